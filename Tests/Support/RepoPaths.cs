@@ -1,0 +1,33 @@
+namespace OnnxRev.Tests.Support;
+
+/// <summary>Locations inside the repository, found by walking up from the test binaries to OnnxRev.sln.</summary>
+public static class RepoPaths
+{
+    private static readonly Lazy<string> RootLazy = new(() =>
+    {
+        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "OnnxRev.sln"))) return dir.FullName;
+        throw new InvalidOperationException("OnnxRev.sln not found above the test directory");
+    });
+
+    /// <summary>The repository root.</summary>
+    public static string Root => RootLazy.Value;
+
+    /// <summary>models/fixtures: PyTorch-exported models with reference data.</summary>
+    public static string Fixtures => Path.Combine(Root, "models", "fixtures");
+
+    /// <summary>The ONNX conformance data fetched by tools/fetch-testdata.sh.</summary>
+    public static string OnnxTestData => Path.Combine(Root, ".cache", "libonnx-testdata");
+
+    /// <summary>The fixture model names.</summary>
+    public static readonly string[] FixtureModels =
+        { "bert_tiny", "lstm", "mobilenet_v3_small", "resmlp_d8", "revmlp_d8", "shufflenet_v2", "squeezenet1_1" };
+
+    /// <summary>A fresh temporary folder, deleted by the caller.</summary>
+    public static string NewTempDir()
+    {
+        var d = Path.Combine(Path.GetTempPath(), "onnxrev-test-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(d);
+        return d;
+    }
+}
