@@ -1,0 +1,33 @@
+using OnnxRev.Passes.Cleanup;
+
+namespace OnnxRev.Passes;
+
+/// <summary>Registers this library's passes with <see cref="PassRegistry"/>.</summary>
+public static class StandardPasses
+{
+    private static bool _registered;
+    private static readonly object Gate = new();
+
+    /// <summary>The passes the "cleanup" pass runs, in order, repeated to a fixed point.</summary>
+    public static IReadOnlyList<IPass> CleanupPasses() => new IPass[]
+    {
+        new ConstantsToInitializers(),
+        new IdentityElimination(),
+        new DeadCodeElimination(),
+    };
+
+    /// <summary>Registers every pass once.</summary>
+    public static void Register()
+    {
+        lock (Gate)
+        {
+            if (_registered) return;
+            _registered = true;
+            PassRegistry.Register(new("cleanup", "all cleanup passes below, repeated until nothing changes", () => new CompositePass("cleanup", CleanupPasses())));
+            PassRegistry.Register(new("constants-to-initializers", "weights held in Constant nodes become initializers", () => new ConstantsToInitializers()));
+            PassRegistry.Register(new("initializers-to-constants", "initializers become Constant nodes (the reverse)", () => new InitializersToConstants()));
+            PassRegistry.Register(new("identity-elimination", "removes Identity nodes, keeping output names", () => new IdentityElimination()));
+            PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
+        }
+    }
+}
