@@ -19,6 +19,14 @@ public static class RepoPaths
     /// <summary>The ONNX conformance data fetched by tools/fetch-testdata.sh.</summary>
     public static string OnnxTestData => Path.Combine(Root, ".cache", "libonnx-testdata");
 
+    /// <summary>The folder of one conformance node test, e.g. <c>NodeTest("test_add")</c>; fails when the data is absent.</summary>
+    public static string NodeTest(string name)
+    {
+        string dir = Path.Combine(OnnxTestData, "node", name);
+        if (!Directory.Exists(dir)) Assert.Fail($"ONNX test data not found at {dir}; run tools/fetch-testdata.sh");
+        return dir;
+    }
+
     /// <summary>The fixture model names.</summary>
     public static readonly string[] FixtureModels =
         { "bert_tiny", "lstm", "mobilenet_v3_small", "resmlp_d8", "revmlp_d8", "shufflenet_v2", "squeezenet1_1" };
