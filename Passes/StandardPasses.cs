@@ -13,6 +13,7 @@ public static class StandardPasses
     {
         new ConstantsToInitializers(),
         new IdentityElimination(),
+        new ConstantFolding(),
         new DeadCodeElimination(),
     };
 
@@ -27,6 +28,7 @@ public static class StandardPasses
             PassRegistry.Register(new("constants-to-initializers", "weights held in Constant nodes become initializers", () => new ConstantsToInitializers()));
             PassRegistry.Register(new("initializers-to-constants", "initializers become Constant nodes (the reverse)", () => new InitializersToConstants()));
             PassRegistry.Register(new("identity-elimination", "removes Identity nodes, keeping output names", () => new IdentityElimination()));
+            PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
         }
     }

@@ -37,6 +37,16 @@ public static class TestDataFolder
         return new TestDataSet(folder, ReadAll(folder, "input", inputs), ReadAll(folder, "output", outputs));
     }
 
+    /// <summary>Reads only the expected outputs (<c>output_N.pb</c>) of a folder; fails when there is none.</summary>
+    public static OrderedDictionary<string, DataValue> ReadExpectedOutputs(string folder, IReadOnlyList<IoInfo> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!Directory.Exists(folder)) throw new OnnxRevException($"Test-data folder '{folder}' does not exist.");
+        var result = ReadAll(folder, "output", outputs);
+        if (result.Count == 0) throw new OnnxRevException($"Test-data folder '{folder}' has no output_0.pb to compare with.");
+        return result;
+    }
+
     /// <summary>Writes values as <c>input_N.pb</c> files (in the dictionary's order), creating the folder.</summary>
     public static void WriteInputs(string folder, IEnumerable<KeyValuePair<string, DataValue>> inputs) => Write(folder, "input", inputs);
 
