@@ -99,6 +99,7 @@ internal sealed class OptimizeCommand : ICommand
             result["max_rel_error"] = ran.Count == 0 ? 0 : ran.Max(s => s.Comparison!.MaxRelError);
             output.Line(string.Create(CultureInfo.InvariantCulture, $"equivalent after every pass (rtol {rtol:G3}, atol {atol:G3})"));
         }
+        result["peak_rss_bytes"] = MemoryStats.PeakRssBytes();
         output.Line($"wrote {outPath}: {nodesBefore} → {result["nodes"]} nodes");
         output.Result(result);
         return 0;
