@@ -1,4 +1,5 @@
 using OnnxRev.Passes.Cleanup;
+using OnnxRev.Passes.Cleanup.Shapes;
 
 namespace OnnxRev.Passes;
 
@@ -13,6 +14,7 @@ public static class StandardPasses
     {
         new ConstantsToInitializers(),
         new IdentityElimination(),
+        new ShapeFolding(),
         new ConstantFolding(),
         new DeadCodeElimination(),
     };
@@ -28,6 +30,7 @@ public static class StandardPasses
             PassRegistry.Register(new("constants-to-initializers", "weights held in Constant nodes become initializers", () => new ConstantsToInitializers()));
             PassRegistry.Register(new("initializers-to-constants", "initializers become Constant nodes (the reverse)", () => new InitializersToConstants()));
             PassRegistry.Register(new("identity-elimination", "removes Identity nodes, keeping output names", () => new IdentityElimination()));
+            PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
         }

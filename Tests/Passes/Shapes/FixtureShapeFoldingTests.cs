@@ -79,9 +79,8 @@ public class FixtureShapeFoldingTests
         var before = Load(name);
         var model = Fold(Load(name));
         Report(name, before, model);
-        var inputs = OrtReference.FixtureInputs(name, model);
-        var (values, _) = OrtReference.Run(model, inputs);
-        OrtReference.AssertClose(values, OrtReference.FixtureOutput(name), name + " folded vs PyTorch");
+        var data = OrtReference.Fixture(name, model);
+        OrtReference.AssertClose(OrtReference.Run(model, data.Inputs), data.Outputs, name + " folded vs PyTorch");
     }
 
     [TestCase("shufflenet_v2", 3)]
@@ -93,14 +92,12 @@ public class FixtureShapeFoldingTests
         var original = Load(name);
         var folded = Fold(Load(name));
         var x = folded.Graph.Inputs[0];
-        var dims = x.Type!.TensorType.Shape.Dim.Select(d => d.DimParam.Length > 0 ? batch : d.DimValue).ToArray();
-        Assert.That(x.Type.TensorType.Shape.Dim[0].DimParam, Is.Not.Empty, "the batch dimension is still symbolic");
-        int count = (int)dims.Aggregate(1L, (a, b) => a * b);
-        var inputs = new[] { new OrtReference.Input(x.Name, x.ElementType, dims, OrtReference.RandomFloats(count, seed: batch), null) };
-        var (expected, expectedDims) = OrtReference.Run(original, inputs);
-        var (actual, actualDims) = OrtReference.Run(folded, inputs);
-        Assert.That(actualDims, Is.EqualTo(expectedDims));
-        Assert.That(actualDims[0], Is.EqualTo(batch));
+        string batchDim = x.Type!.TensorType.Shape.Dim[0].DimParam;
+        Assert.That(batchDim, Is.Not.Empty, "the batch dimension is still symbolic");
+        var inputs = OrtReference.Random(folded, new Dictionary<string, long> { [batchDim] = batch }, seed: batch);
+        var expected = OrtReference.Run(original, inputs);
+        var actual = OrtReference.Run(folded, inputs);
+        Assert.That(actual.Values.First().AsTensor().Dims[0], Is.EqualTo(batch));
         OrtReference.AssertClose(actual, expected, $"{name} batch {batch}: folded vs original");
     }
 }
