@@ -37,6 +37,7 @@ public sealed class IdentityElimination : IPass
                 y.ReplaceAllUsesWith(x, includeGraphOutputs: true);
                 x.Name = name;
                 if (x.Info is null) x.Info = y.Info;
+                graph.ValueInfos.Remove(x); // now a graph output: its declaration is the output's, not a value_info entry
                 graph.Remove(node);
                 modified = true;
             }

@@ -56,7 +56,7 @@ public class CleanupTests
         var pass = PassRegistry.Create("cleanup");
         Assert.That(pass, Is.InstanceOf<CompositePass>());
         Assert.That(((CompositePass)pass).Passes.Select(p => p.Name),
-            Is.EqualTo(new[] { "constants-to-initializers", "identity-elimination", "constant-folding", "dead-code-elimination" }));
+            Is.EqualTo(new[] { "constants-to-initializers", "identity-elimination", "shape-folding", "constant-folding", "dead-code-elimination" }));
         var model = Messy();
         Assert.That(new PassManager(new[] { pass }, fixedPoint: true).Run(model).Records.Select(r => r.Modified), Is.EqualTo(new[] { true, false }));
     }
