@@ -1,5 +1,5 @@
-using System.Buffers.Binary;
 using Google.Protobuf;
+using OnnxRev.Ir;
 using OnnxRev.Schema;
 using DT = OnnxRev.Schema.TensorProto.Types.DataType;
 
@@ -36,54 +36,8 @@ public static class TensorProtoData
         if (tensor.DataLocation == TensorProto.Types.DataLocation.External)
             throw new OnnxRevException($"Tensor '{tensor.Name}' keeps its data in an external file, which is not supported here.");
 
-        long count = ElementCount(tensor);
-        int size = ElementTypes.SizeOf(dt);
-        var bytes = new byte[checked(count * size)];
-        if (!tensor.RawData.IsEmpty || count == 0)
-        {
-            if (tensor.RawData.Length != bytes.Length) throw CountMismatch(tensor, tensor.RawData.Length / (double)size, count);
-            tensor.RawData.Span.CopyTo(bytes);
-            return bytes;
-        }
-
-        switch (dt)
-        {
-            case (int)DT.Float:
-                Check(tensor, tensor.FloatData.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(i * 4), tensor.FloatData[i]);
-                break;
-            case (int)DT.Double:
-                Check(tensor, tensor.DoubleData.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteDoubleLittleEndian(bytes.AsSpan(i * 8), tensor.DoubleData[i]);
-                break;
-            case (int)DT.Int64:
-                Check(tensor, tensor.Int64Data.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), tensor.Int64Data[i]);
-                break;
-            case (int)DT.Uint64:
-                Check(tensor, tensor.Uint64Data.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(i * 8), tensor.Uint64Data[i]);
-                break;
-            case (int)DT.Uint32:
-                Check(tensor, tensor.Uint64Data.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * 4), checked((uint)tensor.Uint64Data[i]));
-                break;
-            case (int)DT.Int32:
-                Check(tensor, tensor.Int32Data.Count, count);
-                for (int i = 0; i < count; i++) BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(i * 4), tensor.Int32Data[i]);
-                break;
-            default:
-                // int8, uint8, bool (1 byte) and int16, uint16, float16, bfloat16 (2 bytes) live in int32_data.
-                Check(tensor, tensor.Int32Data.Count, count);
-                for (int i = 0; i < count; i++)
-                {
-                    int v = tensor.Int32Data[i];
-                    if (size == 1) bytes[i] = dt == (int)DT.Bool ? (byte)(v != 0 ? 1 : 0) : unchecked((byte)v);
-                    else BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(i * 2), unchecked((ushort)v));
-                }
-                break;
-        }
-        return bytes;
+        ElementCount(tensor); // rejects negative dimensions with a clear message
+        return TensorEncoding.InlineRawBytes(tensor);
     }
 
     /// <summary>The elements of a string tensor as UTF-8 byte strings (from string_data).</summary>

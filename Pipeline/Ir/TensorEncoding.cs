@@ -35,60 +35,76 @@ public static class TensorEncoding
 
     /// <summary>
     /// The raw little-endian bytes of an inline tensor, whether the file stored them in raw_data or
-    /// in a typed field.
+    /// in a typed field. Throws <see cref="OnnxRevException"/> when the data does not fill the shape.
     /// </summary>
     public static byte[] InlineRawBytes(TensorProto t)
     {
         if (t.DataType == (int)DT.String) throw new InvalidOperationException($"tensor '{t.Name}' holds strings, which have no raw layout");
-        if (!t.RawData.IsEmpty) return t.RawData.ToByteArray();
+        if (BitsPerElement(t.DataType) == 0) throw new OnnxRevException($"tensor '{t.Name}' has unsupported element type {TypeName(t.DataType)}");
         long n = ElementCount(t.Dims);
-        var bytes = new byte[RawByteCount(t.DataType, n)];
+        long size = RawByteCount(t.DataType, n);
+        if (!t.RawData.IsEmpty || !UsesTypedField(t))
+        {
+            if (t.RawData.Length != size) throw Mismatch(t, $"{t.RawData.Length} bytes of raw data", $"{size} bytes");
+            return t.RawData.ToByteArray();
+        }
+        var bytes = new byte[size];
         var span = bytes.AsSpan();
         switch ((DT)t.DataType)
         {
             case DT.Float:
             case DT.Complex64:
+                Check(t, t.FloatData.Count, size / 4);
                 for (int i = 0; i < t.FloatData.Count; i++) BinaryPrimitives.WriteSingleLittleEndian(span[(4 * i)..], t.FloatData[i]);
                 break;
             case DT.Double:
             case DT.Complex128:
+                Check(t, t.DoubleData.Count, size / 8);
                 for (int i = 0; i < t.DoubleData.Count; i++) BinaryPrimitives.WriteDoubleLittleEndian(span[(8 * i)..], t.DoubleData[i]);
                 break;
             case DT.Int64:
+                Check(t, t.Int64Data.Count, n);
                 for (int i = 0; i < t.Int64Data.Count; i++) BinaryPrimitives.WriteInt64LittleEndian(span[(8 * i)..], t.Int64Data[i]);
                 break;
             case DT.Uint64:
+                Check(t, t.Uint64Data.Count, n);
                 for (int i = 0; i < t.Uint64Data.Count; i++) BinaryPrimitives.WriteUInt64LittleEndian(span[(8 * i)..], t.Uint64Data[i]);
                 break;
             case DT.Uint32:
-                for (int i = 0; i < t.Uint64Data.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(span[(4 * i)..], (uint)t.Uint64Data[i]);
+                Check(t, t.Uint64Data.Count, n);
+                for (int i = 0; i < t.Uint64Data.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(span[(4 * i)..], unchecked((uint)t.Uint64Data[i]));
                 break;
             case DT.Int32:
+                Check(t, t.Int32Data.Count, n);
                 for (int i = 0; i < t.Int32Data.Count; i++) BinaryPrimitives.WriteInt32LittleEndian(span[(4 * i)..], t.Int32Data[i]);
                 break;
             case DT.Int16:
             case DT.Uint16:
             case DT.Float16:
             case DT.Bfloat16:
-                for (int i = 0; i < t.Int32Data.Count; i++) BinaryPrimitives.WriteUInt16LittleEndian(span[(2 * i)..], (ushort)t.Int32Data[i]);
+                Check(t, t.Int32Data.Count, n);
+                for (int i = 0; i < t.Int32Data.Count; i++) BinaryPrimitives.WriteUInt16LittleEndian(span[(2 * i)..], unchecked((ushort)t.Int32Data[i]));
                 break;
-            case DT.Int8:
-            case DT.Uint8:
             case DT.Bool:
-            case DT.Float8E4M3Fn:
-            case DT.Float8E4M3Fnuz:
-            case DT.Float8E5M2:
-            case DT.Float8E5M2Fnuz:
-            case DT.Int4:
-            case DT.Uint4:
-                // 4-bit types keep two packed elements per int32_data entry's low byte.
-                for (int i = 0; i < t.Int32Data.Count && i < bytes.Length; i++) bytes[i] = (byte)t.Int32Data[i];
+                Check(t, t.Int32Data.Count, n);
+                for (int i = 0; i < t.Int32Data.Count; i++) bytes[i] = t.Int32Data[i] != 0 ? (byte)1 : (byte)0;
                 break;
             default:
-                throw new InvalidOperationException($"tensor '{t.Name}' has unsupported element type {TypeName(t.DataType)}");
+                // int8, uint8, float8 one per int32_data entry; int4/uint4 two packed per entry's low byte.
+                Check(t, t.Int32Data.Count, size);
+                for (int i = 0; i < t.Int32Data.Count; i++) bytes[i] = unchecked((byte)t.Int32Data[i]);
+                break;
         }
         return bytes;
     }
+
+    private static void Check(TensorProto t, long have, long need)
+    {
+        if (have != need) throw Mismatch(t, $"{have} values", $"{need}");
+    }
+
+    private static OnnxRevException Mismatch(TensorProto t, string have, string need) =>
+        new($"tensor '{t.Name}' holds {have} of {TypeName(t.DataType)} but its shape [{string.Join(",", t.Dims)}] needs {need}");
 
     /// <summary>Product of dimensions (1 for a scalar).</summary>
     public static long ElementCount(IEnumerable<long> dims)

@@ -1,3 +1,4 @@
+using OnnxRev.Ir;
 using System.Runtime.InteropServices;
 using System.Text;
 using Google.Protobuf;
@@ -112,9 +113,13 @@ public sealed class HostTensor
         }
         if (count > Array.MaxLength) { reason = $"{count} elements is too many"; return false; }
         long[] dims = [.. proto.Dims];
-        Array? data = proto.RawData.Length > 0 || (type != OnnxDataType.String && count == 0 && !HasTypedData(proto))
-            ? ReadRaw(type, proto.RawData.Span, (int)count)
-            : ReadTyped(proto, type);
+        Array? data;
+        if (type == OnnxDataType.String) data = proto.StringData.Select(b => b.ToStringUtf8()).ToArray();
+        else
+        {
+            try { data = ReadRaw(type, TensorEncoding.InlineRawBytes(proto), (int)count); }
+            catch (OnnxRevException e) { reason = e.Message; return false; }
+        }
         if (data is null || data.Length != count)
         {
             reason = $"its data has {data?.Length.ToString() ?? "the wrong number of bytes for"} elements but dims [{string.Join(",", dims)}] need {count}";
@@ -124,9 +129,6 @@ public sealed class HostTensor
         reason = "";
         return true;
     }
-
-    private static bool HasTypedData(TensorProto p) =>
-        p.FloatData.Count + p.Int32Data.Count + p.Int64Data.Count + p.DoubleData.Count + p.Uint64Data.Count + p.StringData.Count > 0;
 
     private static Array? ReadRaw(int type, ReadOnlySpan<byte> raw, int count)
     {
@@ -151,24 +153,6 @@ public sealed class HostTensor
 
     private static T[]? Cast<T>(ReadOnlySpan<byte> raw, int count) where T : unmanaged =>
         raw.Length == (long)count * Marshal.SizeOf<T>() ? MemoryMarshal.Cast<byte, T>(raw).ToArray() : null;
-
-    private static Array ReadTyped(TensorProto p, int type) => type switch
-    {
-        OnnxDataType.Float => p.FloatData.ToArray(),
-        OnnxDataType.UInt8 => p.Int32Data.Select(v => unchecked((byte)v)).ToArray(),
-        OnnxDataType.Int8 => p.Int32Data.Select(v => unchecked((sbyte)v)).ToArray(),
-        OnnxDataType.UInt16 or OnnxDataType.BFloat16 => p.Int32Data.Select(v => unchecked((ushort)v)).ToArray(),
-        OnnxDataType.Int16 => p.Int32Data.Select(v => unchecked((short)v)).ToArray(),
-        OnnxDataType.Int32 => p.Int32Data.ToArray(),
-        OnnxDataType.Int64 => p.Int64Data.ToArray(),
-        OnnxDataType.String => p.StringData.Select(s => s.ToStringUtf8()).ToArray(),
-        OnnxDataType.Bool => p.Int32Data.Select(v => v != 0).ToArray(),
-        OnnxDataType.Float16 => p.Int32Data.Select(v => BitConverter.UInt16BitsToHalf(unchecked((ushort)v))).ToArray(),
-        OnnxDataType.Double => p.DoubleData.ToArray(),
-        OnnxDataType.UInt32 => p.Uint64Data.Select(v => unchecked((uint)v)).ToArray(),
-        OnnxDataType.UInt64 => p.Uint64Data.ToArray(),
-        _ => throw new InvalidOperationException($"Unhandled data type {type}."),
-    };
 
     /// <summary>Writes the tensor as a <see cref="TensorProto"/> named <paramref name="name"/>: raw_data
     /// (little-endian) for every type except strings, which go to string_data as UTF-8.</summary>

@@ -82,7 +82,7 @@ public sealed class HostTensorTests
         TensorProto p = Proto(OnnxDataType.Float, 3);
         p.FloatData.AddRange([1, 2]);
         Assert.That(HostTensor.TryFromProto(p, out _, out string why), Is.False);
-        Assert.That(why, Does.Contain("need 3"));
+        Assert.That(why, Does.Contain("needs 3"));
         TensorProto ext = Proto(OnnxDataType.Float, 1);
         ext.DataLocation = TensorProto.Types.DataLocation.External;
         Assert.Throws<OnnxRevException>(() => HostTensor.FromProto(ext));
