@@ -57,6 +57,16 @@ public sealed class Graph
 
     internal bool OutputsContains(Value v) => Outputs.Contains(v);
 
+    /// <summary>Appends a graph input (a value no node produces) and returns it.</summary>
+    public Value AddInput(Value value)
+    {
+        if (value.Producer is not null) throw new InvalidOperationException($"'{value.Name}' is a node output and cannot be a graph input");
+        value.Graph = this;
+        Inputs.Add(value);
+        Model?.Names.Reserve(value.Name);
+        return value;
+    }
+
     /// <summary>Adds an initializer value holding <paramref name="tensor"/>; the tensor takes the value's name.</summary>
     public Value AddInitializer(Value value, Tensor tensor)
     {
@@ -74,6 +84,22 @@ public sealed class Graph
         value.SparseInitializer = sparse;
         value.Graph = this;
         _initializers.Add(value);
+    }
+
+    /// <summary>
+    /// Turns an initializer into a graph input of the same name, type and shape (its uses stay);
+    /// returns the tensor it held. Training graphs do this to parameters so they can be fed each step.
+    /// </summary>
+    public Tensor PromoteInitializerToInput(Value value)
+    {
+        var tensor = value.Initializer ?? throw new InvalidOperationException($"'{value.Name}' is not an initializer");
+        _initializers.Remove(value);
+        value.Initializer = null;
+        var shape = new Schema.TensorShapeProto();
+        foreach (var d in tensor.Dims) shape.Dim.Add(new Schema.TensorShapeProto.Types.Dimension { DimValue = d });
+        value.Type = new Schema.TypeProto { TensorType = new Schema.TypeProto.Types.Tensor { ElemType = tensor.DataType, Shape = shape } };
+        if (!Inputs.Contains(value)) Inputs.Add(value);
+        return tensor;
     }
 
     /// <summary>Removes an initializer; its value must have no uses.</summary>

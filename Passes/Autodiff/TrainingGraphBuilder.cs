@@ -1,0 +1,151 @@
+using OnnxRev.Building;
+using OnnxRev.Ir;
+using OnnxRev.Schema;
+using OnnxRev.Serialization;
+using DT = OnnxRev.Schema.TensorProto.Types.DataType;
+
+namespace OnnxRev.Passes.Autodiff;
+
+/// <summary>Everything that defines a training step.</summary>
+public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable);
+
+/// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
+/// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
+/// <param name="Initial">Its value in the original model.</param>
+/// <param name="Output">Step-graph output holding the updated value.</param>
+/// <param name="StateInputs">Optimizer-state input names (e.g. NAME.m, NAME.v).</param>
+/// <param name="StateOutputs">The matching updated-state outputs.</param>
+public sealed record TrainableParameter(string Name, Tensor Initial, string Output, IReadOnlyList<string> StateInputs, IReadOnlyList<string> StateOutputs);
+
+/// <summary>
+/// A training step and its evaluation graph: the step runs forward, loss, backward and optimizer
+/// in one standard ONNX graph (inputs: data, labels, lr, step, parameters, optimizer states;
+/// outputs: loss, prediction, updated parameters and states); the eval graph is the original
+/// forward with the same parameters as inputs, so both sessions can share the resident weights.
+/// </summary>
+public sealed record TrainingArtifacts(
+    Model Step,
+    Model Eval,
+    IReadOnlyList<TrainableParameter> Parameters,
+    IReadOnlyList<string> DataInputs,
+    string? LabelsInput,
+    string LossOutput,
+    string PredictionOutput)
+{
+    /// <summary>Name of the learning-rate input (float scalar).</summary>
+    public const string LrInput = "lr";
+
+    /// <summary>Name of the step-count input (float scalar, 1 for the first step; for bias correction).</summary>
+    public const string StepInput = "step";
+}
+
+/// <summary>Builds training and gradient graphs from a forward model.</summary>
+public static class TrainingGraphBuilder
+{
+    /// <summary>A deep copy of a model (external data loaded inline).</summary>
+    public static Model Clone(Model model) => ModelReader.FromProto(ModelWriter.ToProto(model), model.BaseDirectory, "model");
+
+    /// <summary>The training step and eval graphs.</summary>
+    public static TrainingArtifacts Build(Model forward, TrainingOptions options, GradientRegistry? registry = null)
+    {
+        registry ??= StandardGradients.Registry;
+        var model = Clone(forward);
+        var g = model.Graph;
+        var dataInputs = g.Inputs.Where(v => v.Initializer is null).Select(v => v.Name).ToList();
+        var originalOutputs = g.Outputs.Select(o => o.Name).ToList();
+        var trainable = options.Trainable.Select(model);
+        var initial = trainable.ToDictionary(v => v, v => g.PromoteInitializerToInput(v));
+        CheckFloat32(initial);
+
+        var loss = Losses.Attach(model, options.Loss);
+        var result = GradientEngine.Build(model, loss.Seeds, trainable, registry);
+        var b = new GraphBuilder(g);
+        var ops = new OpsetOps(b, (int)(model.OpsetVersion("") ?? 1), v => b.Initializer(Tensor.FromInt64s("", new long[] { v.Length }, v), "opt_axes"));
+        var lr = g.AddInput(new Value(Fresh(model, TrainingArtifacts.LrInput), Scalar()));
+        var step = g.AddInput(new Value(Fresh(model, TrainingArtifacts.StepInput), Scalar()));
+        var stateNames = options.Optimizer.StateNames;
+        var items = new List<(Value, Value, IReadOnlyList<Value>)>();
+        foreach (var (p, grad) in result.Gradients)
+        {
+            var states = stateNames.Select(s => g.AddInput(new Value(Fresh(model, $"{p.Name}.{s}"), p.Type))).ToList();
+            items.Add((p, grad, states));
+        }
+        var updates = Optimizers.Emit(b, ops, options.Optimizer, lr, step, items);
+
+        g.Outputs.Clear();
+        g.OutputDeclarations.Clear();
+        AddOutput(model, loss.Loss, "loss");
+        var prediction = AddOutput(model, loss.Prediction, loss.Prediction.Name);
+        var parameters = new List<TrainableParameter>();
+        for (int k = 0; k < items.Count; k++)
+        {
+            var (p, _, states) = items[k];
+            var (newP, newStates) = updates[k];
+            string outName = AddOutput(model, newP, p.Name + ".out");
+            var stateOut = newStates.Select((s, i) => AddOutput(model, s, states[i].Name + ".out")).ToList();
+            parameters.Add(new TrainableParameter(p.Name, initial[p], outName, states.Select(s => s.Name).ToList(), stateOut));
+        }
+        new Cleanup.DeadCodeElimination().Run(model);
+
+        var eval = Clone(forward);
+        foreach (var p in trainable.Select(p => eval.Graph.Initializers.First(v => v.Name == p.Name)).ToList())
+            eval.Graph.PromoteInitializerToInput(p);
+        if (eval.Graph.Outputs.Select(o => o.Name).SequenceEqual(originalOutputs) is false)
+            throw new InvalidOperationException("the eval graph must keep the model's outputs");
+        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction);
+    }
+
+    /// <summary>
+    /// The forward model plus a loss and the gradient of every selected parameter as outputs
+    /// (named "grad." + parameter); parameters stay initializers. For one-batch checks (`onnxrev grad`).
+    /// </summary>
+    public static (Model Model, IReadOnlyList<(string Parameter, string Output)> Gradients, string? Labels) BuildGradient(Model forward, LossOptions lossOptions, TrainableSpec trainable, GradientRegistry? registry = null)
+    {
+        registry ??= StandardGradients.Registry;
+        var model = Clone(forward);
+        var parameters = trainable.Select(model);
+        var loss = Losses.Attach(model, lossOptions);
+        var result = GradientEngine.Build(model, loss.Seeds, parameters, registry);
+        var g = model.Graph;
+        g.Outputs.Clear();
+        g.OutputDeclarations.Clear();
+        AddOutput(model, loss.Loss, "loss");
+        var names = result.Gradients.Select(x => (x.Parameter.Name, AddOutput(model, x.Gradient, "grad." + x.Parameter.Name))).ToList();
+        new Cleanup.DeadCodeElimination().Run(model);
+        return (model, names, loss.Labels?.Name);
+    }
+
+    private static string AddOutput(Model model, Value v, string name)
+    {
+        var g = model.Graph;
+        if (v.Name != name && !model.Names.IsUsed(name) && v.Producer is not null && !g.Outputs.Contains(v) && !g.Inputs.Contains(v))
+        {
+            v.Name = name;
+            model.Names.Reserve(name);
+        }
+        else if (v.Name != name || g.Inputs.Contains(v))
+        {
+            var o = new Value(Fresh(model, name));
+            g.Append(new Node("Identity", new[] { v }, new[] { o }, name: model.Names.Fresh(name + "_identity")));
+            v = o;
+        }
+        g.Outputs.Add(v);
+        return v.Name;
+    }
+
+    private static string Fresh(Model model, string name)
+    {
+        if (model.Names.IsUsed(name)) throw new OnnxRevException($"the model already has a value named '{name}', which the training graph needs; rename it first");
+        model.Names.Reserve(name);
+        return name;
+    }
+
+    private static TypeProto Scalar() => new() { TensorType = new TypeProto.Types.Tensor { ElemType = (int)DT.Float, Shape = new TensorShapeProto() } };
+
+    private static void CheckFloat32(Dictionary<Value, Tensor> initial)
+    {
+        var other = initial.FirstOrDefault(kv => kv.Value.DataType != (int)DT.Float);
+        if (other.Key is not null)
+            throw new OnnxRevException($"parameter '{other.Key.Name}' is {TensorEncoding.TypeName(other.Value.DataType)}; training graphs update float32 parameters");
+    }
+}
