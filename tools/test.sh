@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command: fetches the ONNX conformance data if missing, builds, runs every
+# The project's test command: fetches the ONNX conformance data and the datasets (tools/fetch-data.sh)
+# if missing, builds, runs every
 # NUnit test, and ends with one line "N passed, N failed".
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 tools/fetch-testdata.sh || { echo "could not fetch libonnx-testdata"; echo "0 passed, 1 failed"; exit 1; }
+tools/fetch-data.sh || { echo "could not fetch the datasets (tools/fetch-data.sh)"; echo "0 passed, 1 failed"; exit 1; }
 log="$(mktemp)"
 dotnet test OnnxRev.sln -c Release --nologo 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -19,6 +19,20 @@ public static class RepoPaths
     /// <summary>The ONNX conformance data fetched by tools/fetch-testdata.sh.</summary>
     public static string OnnxTestData => Path.Combine(Root, ".cache", "libonnx-testdata");
 
+    /// <summary>The datasets fetched by tools/fetch-data.sh (.cache/data).</summary>
+    public static string FetchedData => Path.Combine(Root, ".cache", "data");
+
+    /// <summary>scikit-learn's 8×8 digits CSV committed under models/data (1797 rows, 64 pixels 0–16 + label).</summary>
+    public static string DigitsCsv => Path.Combine(Root, "models", "data", "digits.csv.gz");
+
+    /// <summary>One fetched dataset folder, e.g. <c>Dataset("fashion-mnist")</c>; fails when it is absent.</summary>
+    public static string Dataset(string name)
+    {
+        string dir = Path.Combine(FetchedData, name);
+        if (!Directory.Exists(dir)) Assert.Fail($"Dataset not found at {dir}; run tools/fetch-data.sh");
+        return dir;
+    }
+
     /// <summary>The folder of one conformance node test, e.g. <c>NodeTest("test_add")</c>; fails when the data is absent.</summary>
     public static string NodeTest(string name)
     {
