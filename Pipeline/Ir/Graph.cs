@@ -102,6 +102,14 @@ public sealed class Graph
         return tensor;
     }
 
+    /// <summary>Replaces the data of an initializer (same name; type and shape may change).</summary>
+    public void ReplaceInitializer(Value value, Tensor tensor)
+    {
+        if (value.Initializer is null || !_initializers.Contains(value)) throw new InvalidOperationException($"'{value.Name}' is not an initializer of graph '{Name}'");
+        tensor.Name = value.Name;
+        value.Initializer = tensor;
+    }
+
     /// <summary>Removes an initializer; its value must have no uses.</summary>
     public void RemoveInitializer(Value value)
     {

@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using OnnxRev.Ir;
+using OnnxRev.Passes.Autodiff;
+using OnnxRev.Runtime.Data;
+using OnnxRev.Schema;
+using OnnxRev.Serialization;
+
+namespace OnnxRev.Runtime.Training;
+
+/// <summary>Accuracy and mean cross-entropy of a classifier on a dataset.</summary>
+public sealed record EvalResult(double Accuracy, double Loss, int Samples);
+
+/// <summary>What a training run did.</summary>
+public sealed record TrainResult(long Steps, int Epochs, double FinalLoss, IReadOnlyList<double> EpochLosses, double Seconds);
+
+/// <summary>
+/// Runs a training graph step after step in ONNX Runtime. Parameters and optimizer states stay in
+/// ONNX Runtime's memory on the chosen device: each step's updated values (outputs bound to the
+/// device) are bound as the next step's inputs, with no host copy; only the batch, the learning rate,
+/// the step number and the scalar loss cross to and from the host. The eval graph reads the same
+/// resident parameters.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly TrainingArtifacts _a;
+    private readonly TrainerOptions _o;
+    private readonly OrtRunner _step;
+    private readonly OrtRunner _eval;
+    private readonly OrtMemoryInfo _device;
+    private readonly Dictionary<string, OrtValue> _current = new(StringComparer.Ordinal);
+    private readonly string _dataInput;
+    private readonly long?[] _inputShape;
+
+    /// <summary>Creates sessions for the step and eval graphs and loads the initial parameters.</summary>
+    public Trainer(TrainingArtifacts artifacts, TrainerOptions options)
+    {
+        _a = artifacts;
+        _o = options;
+        if (artifacts.DataInputs.Count != 1)
+            throw new OnnxRevException($"training needs a model with exactly one data input; this one has {artifacts.DataInputs.Count} ({string.Join(", ", artifacts.DataInputs)})");
+        _dataInput = artifacts.DataInputs[0];
+        _step = new OrtRunner(ModelWriter.ToBytes(artifacts.Step), options.Runner, "training step");
+        _eval = new OrtRunner(ModelWriter.ToBytes(artifacts.Eval), options.Runner, "eval");
+        var info = _step.Inputs.First(i => i.Name == _dataInput);
+        if (info.ElementType != (int)TensorProto.Types.DataType.Float)
+            throw new OnnxRevException($"data input '{_dataInput}' is {ElementTypes.Name(info.ElementType)}; the trainer feeds float32 features");
+        _inputShape = info.Shape;
+        _device = options.Runner.Device == ExecutionDevice.Cuda
+            ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default)
+            : OrtMemoryInfo.DefaultInstance;
+        foreach (var p in artifacts.Parameters)
+        {
+            var data = p.Initial.ToFloatArray();
+            var dims = p.Initial.Dims.ToArray();
+            _current[p.Name] = OrtValue.CreateTensorValueFromMemory(data, dims);
+            foreach (var s in p.StateInputs) _current[s] = OrtValue.CreateTensorValueFromMemory(new float[data.Length], dims);
+        }
+    }
+
+    /// <summary>Completed optimizer steps.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>Trains on <paramref name="train"/> for the configured epochs (resuming from a checkpoint when asked).</summary>
+    public TrainResult Fit(Dataset train)
+    {
+        train = train.ReshapeFor(_inputShape, _dataInput);
+        var start = new BatchPosition(0, 0);
+        if (_o.Resume)
+        {
+            if (_o.CheckpointDir is null) throw new OnnxRevException("--resume needs --checkpoint DIR");
+            start = Restore(Checkpoint.Load(_o.CheckpointDir));
+        }
+        var it = new BatchIterator(train, _o.BatchSize, _o.Seed, shuffle: true, dropLast: true, start: start);
+        long total = (long)it.BatchesPerEpoch * _o.Epochs;
+        if (_o.MaxSteps is long max) total = Math.Min(total, max);
+        var shape = new long[] { _o.BatchSize }.Concat(train.SampleShape.Select(d => (long)d)).ToArray();
+        using var features = OrtValue.CreateTensorValueFromMemory(it.Features, shape);
+        using var labels = OrtValue.CreateTensorValueFromMemory(it.Labels, new long[] { _o.BatchSize });
+        var lr = new float[1];
+        var stepNo = new float[1];
+        using var lrValue = OrtValue.CreateTensorValueFromMemory(lr, Array.Empty<long>());
+        using var stepValue = OrtValue.CreateTensorValueFromMemory(stepNo, Array.Empty<long>());
+        using var runOptions = new RunOptions();
+        var session = _step.Session;
+        var epochLosses = new List<double>();
+        double lossSum = 0, lastLoss = double.NaN;
+        int lossCount = 0;
+        var clock = Stopwatch.StartNew();
+        var window = Stopwatch.StartNew();
+        long windowSamples = 0;
+        while (StepCount < total && it.Position.Epoch < _o.Epochs)
+        {
+            if (!it.TryNext(out var batch))
+            {
+                epochLosses.Add(lossCount > 0 ? lossSum / lossCount : double.NaN);
+                lossSum = 0; lossCount = 0;
+                Save(it.Position);
+                continue;
+            }
+            lr[0] = (float)LearningRate(StepCount, total);
+            stepNo[0] = StepCount + 1;
+            using var binding = session.CreateIoBinding();
+            binding.BindInput(_dataInput, features);
+            if (_a.LabelsInput is not null) binding.BindInput(_a.LabelsInput, labels);
+            binding.BindInput(TrainingArtifacts.LrInput, lrValue);
+            binding.BindInput(TrainingArtifacts.StepInput, stepValue);
+            foreach (var (name, value) in _current) binding.BindInput(name, value);
+            binding.BindOutputToDevice(_a.LossOutput, OrtMemoryInfo.DefaultInstance);
+            var outputNames = new List<string>();
+            foreach (var p in _a.Parameters)
+            {
+                binding.BindOutputToDevice(p.Output, _device);
+                outputNames.Add(p.Name);
+                for (int s = 0; s < p.StateOutputs.Count; s++)
+                {
+                    binding.BindOutputToDevice(p.StateOutputs[s], _device);
+                    outputNames.Add(p.StateInputs[s]);
+                }
+            }
+            try { session.RunWithBinding(runOptions, binding); }
+            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("training step", e); }
+            // The values are ours from here on (the collection is not disposed): parameters move into _current.
+            var fresh = binding.GetOutputValues().ToArray();
+            double loss = fresh[0].GetTensorDataAsSpan<float>()[0];
+            if (!double.IsFinite(loss))
+            {
+                foreach (var f in fresh) f.Dispose();
+                throw new TrainingDivergedException($"the loss became {loss} at step {StepCount + 1} (epoch {batch.Epoch + 1}, batch {batch.Index + 1}); training stopped" +
+                    (_o.CheckpointDir is null ? "" : $", the last good checkpoint in '{_o.CheckpointDir}' is intact") + "; lower the learning rate or clip gradients (--clip-norm)");
+            }
+            for (int k = 0; k < outputNames.Count; k++)
+            {
+                _current[outputNames[k]].Dispose();
+                _current[outputNames[k]] = fresh[k + 1];
+            }
+            fresh[0].Dispose();
+            StepCount++;
+            lastLoss = loss;
+            lossSum += loss; lossCount++;
+            windowSamples += batch.Count;
+            double rate = windowSamples / Math.Max(window.Elapsed.TotalSeconds, 1e-9);
+            if (window.Elapsed.TotalSeconds > 2) { window.Restart(); windowSamples = 0; }
+            _o.Progress?.Invoke(new TrainingProgress(StepCount, total, batch.Epoch, batch.Index, it.BatchesPerEpoch, loss, rate));
+            if (_o.CheckpointDir is not null && _o.CheckpointEvery > 0 && StepCount % _o.CheckpointEvery == 0) Save(it.Position);
+        }
+        if (lossCount > 0) epochLosses.Add(lossSum / lossCount);
+        Save(it.Position);
+        return new TrainResult(StepCount, it.Position.Epoch, lastLoss, epochLosses, clock.Elapsed.TotalSeconds);
+    }
+
+    private double LearningRate(long step, long total)
+    {
+        double baseLr = _o.LearningRate;
+        return _o.Schedule switch
+        {
+            LrSchedule.Cosine => baseLr * 0.5 * (1 + Math.Cos(Math.PI * step / Math.Max(1, total))),
+            LrSchedule.WarmupCosine when step < _o.WarmupSteps => baseLr * (step + 1) / _o.WarmupSteps,
+            LrSchedule.WarmupCosine => baseLr * 0.5 * (1 + Math.Cos(Math.PI * (step - _o.WarmupSteps) / Math.Max(1, total - _o.WarmupSteps))),
+            _ => baseLr,
+        };
+    }
+
+    /// <summary>Accuracy and mean cross-entropy of the eval graph's first output (logits) against the labels.</summary>
+    public EvalResult Evaluate(Dataset data, int batchSize = 256)
+    {
+        data = data.ReshapeFor(_inputShape, _dataInput);
+        var it = new BatchIterator(data, batchSize, 0, shuffle: false, dropLast: false);
+        string output = _eval.Outputs[0].Name;
+        var session = _eval.Session;
+        using var runOptions = new RunOptions();
+        var metrics = new ClassifierMetrics();
+        while (it.TryNext(out var batch))
+        {
+            var shape = new long[] { batch.Count }.Concat(data.SampleShape.Select(d => (long)d)).ToArray();
+            var features = batch.Count == batchSize ? batch.Features : batch.Features.AsSpan(0, batch.Count * data.FeatureCount).ToArray();
+            using var x = OrtValue.CreateTensorValueFromMemory(features, shape);
+            using var binding = session.CreateIoBinding();
+            binding.BindInput(_dataInput, x);
+            foreach (var p in _a.Parameters) binding.BindInput(p.Name, _current[p.Name]);
+            binding.BindOutputToDevice(output, OrtMemoryInfo.DefaultInstance);
+            try { session.RunWithBinding(runOptions, binding); }
+            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("eval", e); }
+            using var outs = binding.GetOutputValues();
+            metrics.Add(outs[0].GetTensorDataAsSpan<float>(), batch.Labels, batch.Count);
+        }
+        return metrics.Result;
+    }
+
+    /// <summary>Host copies of the current parameter (and state) values, by name.</summary>
+    public Dictionary<string, TensorProto> Snapshot(bool includeStates)
+    {
+        var names = _a.Parameters.SelectMany(p => includeStates ? p.StateInputs.Prepend(p.Name) : new[] { p.Name });
+        var result = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var v = _current[name];
+            if (v.GetTensorMemoryInfo().GetDeviceType() != OrtMemoryInfoDeviceType.CPU)
+                throw new OnnxRevException("reading parameters back from the GPU is not supported in this build");
+            var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+            t.Dims.AddRange(v.GetTensorTypeAndShape().Shape);
+            t.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(v.GetTensorDataAsSpan<float>()));
+            result[name] = t;
+        }
+        return result;
+    }
+
+    /// <summary>The forward model with the trained parameter values written into its initializers.</summary>
+    public Model Export(Model forward)
+    {
+        var model = TrainingGraphBuilder.Clone(forward);
+        var values = Snapshot(includeStates: false);
+        foreach (var v in model.Graph.Initializers.ToList())
+            if (values.TryGetValue(v.Name, out var t)) model.Graph.ReplaceInitializer(v, new Tensor(t.Clone()));
+        return model;
+    }
+
+    private void Save(BatchPosition position)
+    {
+        if (_o.CheckpointDir is null) return;
+        new Checkpoint(StepCount, position.Epoch, position.Batch, _o.Seed, Snapshot(includeStates: true)).Save(_o.CheckpointDir);
+    }
+
+    private BatchPosition Restore(Checkpoint c)
+    {
+        if (c.Seed != _o.Seed) throw new OnnxRevException($"the checkpoint was written with --seed {c.Seed}, not {_o.Seed}; resume with the same seed");
+        foreach (var name in _current.Keys.ToList())
+        {
+            if (!c.Tensors.TryGetValue(name, out var t)) throw new OnnxRevException($"the checkpoint has no tensor '{name}'; it belongs to another model or training setup");
+            var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(TensorEncoding.InlineRawBytes(t)).ToArray();
+            var dims = t.Dims.ToArray();
+            if (dims.Aggregate(1L, (a, b) => a * b) != _current[name].GetTensorTypeAndShape().ElementCount)
+                throw new OnnxRevException($"checkpoint tensor '{name}' has shape [{string.Join(",", dims)}], which does not fit the model");
+            _current[name].Dispose();
+            _current[name] = OrtValue.CreateTensorValueFromMemory(data, dims);
+        }
+        StepCount = c.Step;
+        return new BatchPosition(c.Epoch, c.Batch);
+    }
+
+    /// <summary>Frees the sessions and the resident values.</summary>
+    public void Dispose()
+    {
+        foreach (var v in _current.Values) v.Dispose();
+        _current.Clear();
+        _step.Dispose();
+        _eval.Dispose();
+    }
+}
+
+/// <summary>The loss became NaN or infinite: training stopped (exit code 1).</summary>
+public sealed class TrainingDivergedException(string message) : CheckFailedException(message);
