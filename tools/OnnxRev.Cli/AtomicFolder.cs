@@ -29,6 +29,12 @@ internal sealed class AtomicFolder : IDisposable
         Directory.CreateDirectory(_target);
         foreach (var f in Directory.GetFiles(Staging))
             File.Move(f, Path.Combine(_target, Path.GetFileName(f)), overwrite: true);
+        foreach (var d in Directory.GetDirectories(Staging))
+        {
+            string dest = Path.Combine(_target, Path.GetFileName(d));
+            if (Directory.Exists(dest)) Directory.Delete(dest, recursive: true);
+            Directory.Move(d, dest);
+        }
         _committed = true;
         Directory.Delete(Staging, recursive: true);
     }
