@@ -12,8 +12,11 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench external-data [--gigabytes G (default 2.6)] [--dir DIR (default /tmp/onnxrev-bench)] [--keep]");
             Console.WriteLine("  Generates a model with G GB of external weights, converts it with `onnxrev optimize --passes cleanup`");
             Console.WriteLine("  in a child process and reports peak RSS / model bytes (goal <= 1.5) and whether every weight byte survived.");
+            Console.WriteLine("Usage: onnxrev-bench train-step [--depth 8] [--width 256] [--batch 4096] [--threads 2] [--steps 20] [--warmup 3] [--rounds 3] [--peer PATH]");
+            Console.WriteLine("  Median training-step time of the ORT training graph vs the TorchSharp peer (tools/peers/torchsharp/build.sh), alternating.");
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] == "train-step") return TrainStep(args);
         if (args[0] != "external-data") { Console.Error.WriteLine($"onnxrev-bench: unknown benchmark '{args[0]}'"); return 2; }
         double gb = 2.6;
         string dir = Path.Combine(Path.GetTempPath(), "onnxrev-bench");
@@ -29,5 +32,18 @@ internal static class Program
             }
         }
         return ExternalDataBenchmark.Run(gb, dir, keep);
+    }
+
+    private static int TrainStep(string[] args)
+    {
+        int Int(string name, int fallback)
+        {
+            int i = Array.IndexOf(args, name);
+            return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : fallback;
+        }
+        int p = Array.IndexOf(args, "--peer");
+        string? peer = p >= 0 && p + 1 < args.Length ? args[p + 1] : null;
+        if (peer is not null && !File.Exists(peer)) { Console.Error.WriteLine($"onnxrev-bench: peer '{peer}' not found; build it with tools/peers/torchsharp/build.sh"); return 2; }
+        return TrainStepBenchmark.Run(Int("--depth", 8), Int("--width", 256), Int("--batch", 4096), Int("--threads", 2), Int("--steps", 20), Int("--warmup", 3), Int("--rounds", 3), peer);
     }
 }
