@@ -16,6 +16,10 @@ public static class StandardGradients
         var r = new GradientRegistry();
         ElementwiseGradients.Register(r);
         ReductionGradients.Register(r);
+        ActivationGradients.Register(r);
+        SoftmaxGradients.Register(r);
+        MatMulGradients.Register(r);
+        NormalizationGradients.Register(r);
         NotDifferentiableOps.Register(r);
         return r;
     }
