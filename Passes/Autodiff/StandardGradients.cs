@@ -16,6 +16,10 @@ public static class StandardGradients
         var r = new GradientRegistry();
         ElementwiseGradients.Register(r);
         ReductionGradients.Register(r);
+        ConvGradients.Register(r);
+        PoolingGradients.Register(r);
+        ShapeGradients.Register(r);
+        IndexingGradients.Register(r);
         NotDifferentiableOps.Register(r);
         return r;
     }
