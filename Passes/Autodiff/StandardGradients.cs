@@ -20,6 +20,10 @@ public static class StandardGradients
         SoftmaxGradients.Register(r);
         MatMulGradients.Register(r);
         NormalizationGradients.Register(r);
+        ConvGradients.Register(r);
+        PoolingGradients.Register(r);
+        ShapeGradients.Register(r);
+        IndexingGradients.Register(r);
         NotDifferentiableOps.Register(r);
         return r;
     }
