@@ -7,7 +7,7 @@ using DT = OnnxRev.Schema.TensorProto.Types.DataType;
 namespace OnnxRev.Passes.Autodiff;
 
 /// <summary>Everything that defines a training step.</summary>
-public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable);
+public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant);
 
 /// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
 /// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
@@ -30,7 +30,8 @@ public sealed record TrainingArtifacts(
     IReadOnlyList<string> DataInputs,
     string? LabelsInput,
     string LossOutput,
-    string PredictionOutput)
+    string PredictionOutput,
+    UntieMode Untie = UntieMode.Constant)
 {
     /// <summary>Name of the learning-rate input (float scalar).</summary>
     public const string LrInput = "lr";
@@ -50,6 +51,7 @@ public static class TrainingGraphBuilder
     {
         registry ??= StandardGradients.Registry;
         var model = Clone(forward);
+        ParameterUntying.Untie(model, options.Untie);
         var g = model.Graph;
         var dataInputs = g.Inputs.Where(v => v.Initializer is null).Select(v => v.Name).ToList();
         var originalOutputs = g.Outputs.Select(o => o.Name).ToList();
@@ -88,21 +90,24 @@ public static class TrainingGraphBuilder
         new Cleanup.DeadCodeElimination().Run(model);
 
         var eval = Clone(forward);
+        ParameterUntying.Untie(eval, options.Untie);
         foreach (var p in trainable.Select(p => eval.Graph.Initializers.First(v => v.Name == p.Name)).ToList())
             eval.Graph.PromoteInitializerToInput(p);
         if (eval.Graph.Outputs.Select(o => o.Name).SequenceEqual(originalOutputs) is false)
             throw new InvalidOperationException("the eval graph must keep the model's outputs");
-        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction);
+        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie);
     }
 
     /// <summary>
     /// The forward model plus a loss and the gradient of every selected parameter as outputs
     /// (named "grad." + parameter); parameters stay initializers. For one-batch checks (`onnxrev grad`).
     /// </summary>
-    public static (Model Model, IReadOnlyList<(string Parameter, string Output)> Gradients, string? Labels) BuildGradient(Model forward, LossOptions lossOptions, TrainableSpec trainable, GradientRegistry? registry = null)
+    public static (Model Model, IReadOnlyList<(string Parameter, string Output)> Gradients, string? Labels) BuildGradient(Model forward, LossOptions lossOptions, TrainableSpec trainable,
+        UntieMode untie = UntieMode.Constant, GradientRegistry? registry = null)
     {
         registry ??= StandardGradients.Registry;
         var model = Clone(forward);
+        ParameterUntying.Untie(model, untie);
         var parameters = trainable.Select(model);
         var loss = Losses.Attach(model, lossOptions);
         var result = GradientEngine.Build(model, loss.Seeds, parameters, registry);

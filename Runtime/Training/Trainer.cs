@@ -210,6 +210,7 @@ public sealed class Trainer : IDisposable
     public Model Export(Model forward)
     {
         var model = TrainingGraphBuilder.Clone(forward);
+        ParameterUntying.Untie(model, _a.Untie);
         var values = Snapshot(includeStates: false);
         foreach (var v in model.Graph.Initializers.ToList())
             if (values.TryGetValue(v.Name, out var t)) model.Graph.ReplaceInitializer(v, new Tensor(t.Clone()));

@@ -41,7 +41,7 @@ internal sealed class GradCommand : ICommand
         string outDir = args.Require("out");
         var runnerOptions = RuntimeOptions.From(args);
         var model = ModelFacts.LoadChecked(path);
-        var (gradModel, grads, labels) = TrainingGraphBuilder.BuildGradient(model, lossOptions, TrainingArgs.ParseTrainable(args));
+        var (gradModel, grads, labels) = TrainingGraphBuilder.BuildGradient(model, lossOptions, TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args));
 
         using var runner = new OrtRunner(ModelWriter.ToBytes(gradModel), runnerOptions, Path.GetFileName(path));
         var dataInputs = runner.Inputs.Where(i => i.Name != labels).ToList();

@@ -32,7 +32,7 @@ internal sealed class MakeTrainingCommand : ICommand
         string path = args.RequirePositional("a MODEL file");
         string outDir = args.Require("out");
         var optimizer = TrainingArgs.ParseOptimizer(args);
-        var options = new TrainingOptions(TrainingArgs.ParseLoss(args), optimizer, TrainingArgs.ParseTrainable(args));
+        var options = new TrainingOptions(TrainingArgs.ParseLoss(args), optimizer, TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args));
         var model = ModelFacts.LoadChecked(path);
         var a = TrainingGraphBuilder.Build(model, options);
 

@@ -13,6 +13,7 @@ internal static class TrainingArgs
         new("label-smoothing", "cross-entropy label smoothing ε (default 0)", ValueName: "E"),
         new("ignore-index", "cross-entropy: label value that is ignored (default -100)", ValueName: "K"),
         new("trainable", "all (default), regex:PATTERN, names:a,b or last:K", ValueName: "SPEC"),
+        new("untie", "shared initializers that get one copy per use before training: constant (default: all-equal ones such as fresh LayerNorm scales that exporters merge), all, none", ValueName: "MODE"),
         new("memory", "store (default): keep activations for the backward (recompute/reversible: see the memory issue)", ValueName: "MODE"),
     };
 
@@ -47,6 +48,13 @@ internal static class TrainingArgs
     }
 
     public static TrainableSpec ParseTrainable(Args a) => new(a.Get("trainable") ?? "all");
+
+    public static UntieMode ParseUntie(Args a) => a.GetChoice("untie", "constant", "constant", "all", "none") switch
+    {
+        "all" => UntieMode.All,
+        "none" => UntieMode.None,
+        _ => UntieMode.Constant,
+    };
 
     public static OptimizerOptions ParseOptimizer(Args a)
     {
