@@ -147,7 +147,7 @@ public sealed class Trainer : IDisposable
         }
         if (lossCount > 0) epochLosses.Add(lossSum / lossCount);
         Save(it.Position);
-        return new TrainResult(StepCount, it.Position.Epoch, lastLoss, epochLosses, clock.Elapsed.TotalSeconds);
+        return new TrainResult(StepCount, (int)Math.Ceiling((double)StepCount / it.BatchesPerEpoch), lastLoss, epochLosses, clock.Elapsed.TotalSeconds);
     }
 
     private double LearningRate(long step, long total)
