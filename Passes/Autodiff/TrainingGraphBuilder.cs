@@ -7,7 +7,13 @@ using DT = OnnxRev.Schema.TensorProto.Types.DataType;
 namespace OnnxRev.Passes.Autodiff;
 
 /// <summary>Everything that defines a training step.</summary>
-public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant);
+/// <param name="Loss">The loss.</param>
+/// <param name="Optimizer">The optimizer.</param>
+/// <param name="Trainable">Which parameters train (with LoRA: which Gemm/MatMul weights get adapters).</param>
+/// <param name="Untie">Which shared initializers get one copy per use first.</param>
+/// <param name="LoraRank">0 for full training; r &gt; 0 trains rank-r adapters on frozen weights instead.</param>
+/// <param name="LoraAlpha">LoRA α (the adapter is scaled by α/r); 0 means α = r.</param>
+public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant, int LoraRank = 0, float LoraAlpha = 0);
 
 /// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
 /// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
@@ -31,7 +37,8 @@ public sealed record TrainingArtifacts(
     string? LabelsInput,
     string LossOutput,
     string PredictionOutput,
-    UntieMode Untie = UntieMode.Constant)
+    UntieMode Untie = UntieMode.Constant,
+    IReadOnlyList<LoraAdapter>? Lora = null)
 {
     /// <summary>Name of the learning-rate input (float scalar).</summary>
     public const string LrInput = "lr";
@@ -55,7 +62,14 @@ public static class TrainingGraphBuilder
         var g = model.Graph;
         var dataInputs = g.Inputs.Where(v => v.Initializer is null).Select(v => v.Name).ToList();
         var originalOutputs = g.Outputs.Select(o => o.Name).ToList();
-        var trainable = options.Trainable.Select(model);
+        IReadOnlyList<LoraAdapter>? lora = null;
+        IReadOnlyList<Value> trainable;
+        if (options.LoraRank > 0)
+        {
+            lora = LoraAdapters.Insert(model, options.LoraRank, options.LoraAlpha > 0 ? options.LoraAlpha : options.LoraRank, options.Trainable);
+            trainable = new TrainableSpec("names:" + string.Join(",", lora.SelectMany(a => new[] { a.A, a.B }))).Select(model);
+        }
+        else trainable = options.Trainable.Select(model);
         var initial = trainable.ToDictionary(v => v, v => g.PromoteInitializerToInput(v));
         CheckFloat32(initial);
 
@@ -91,11 +105,12 @@ public static class TrainingGraphBuilder
 
         var eval = Clone(forward);
         ParameterUntying.Untie(eval, options.Untie);
+        if (options.LoraRank > 0) LoraAdapters.Insert(eval, options.LoraRank, options.LoraAlpha > 0 ? options.LoraAlpha : options.LoraRank, options.Trainable);
         foreach (var p in trainable.Select(p => eval.Graph.Initializers.First(v => v.Name == p.Name)).ToList())
             eval.Graph.PromoteInitializerToInput(p);
         if (eval.Graph.Outputs.Select(o => o.Name).SequenceEqual(originalOutputs) is false)
             throw new InvalidOperationException("the eval graph must keep the model's outputs");
-        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie);
+        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie, lora);
     }
 
     /// <summary>

@@ -212,6 +212,18 @@ public sealed class Trainer : IDisposable
         var model = TrainingGraphBuilder.Clone(forward);
         ParameterUntying.Untie(model, _a.Untie);
         var values = Snapshot(includeStates: false);
+        if (_a.Lora is { } adapters)
+        {
+            // Fold W + (α/r)·A·B into each adapted weight: the exported model has the original structure.
+            foreach (var adapter in adapters)
+            {
+                var w = model.Graph.Initializers.First(v => v.Name == adapter.Weight);
+                float[] Floats(string name) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(TensorEncoding.InlineRawBytes(values[name])).ToArray();
+                var merged = LoraAdapters.Merge(adapter, w.Initializer!.ToFloatArray(), w.Initializer.Dims, Floats(adapter.A), Floats(adapter.B));
+                model.Graph.ReplaceInitializer(w, Tensor.FromFloats(w.Name, w.Initializer.Dims, merged));
+            }
+            return model;
+        }
         foreach (var v in model.Graph.Initializers.ToList())
             if (values.TryGetValue(v.Name, out var t)) model.Graph.ReplaceInitializer(v, new Tensor(t.Clone()));
         return model;

@@ -32,7 +32,7 @@ internal sealed class MakeTrainingCommand : ICommand
         string path = args.RequirePositional("a MODEL file");
         string outDir = args.Require("out");
         var optimizer = TrainingArgs.ParseOptimizer(args);
-        var options = new TrainingOptions(TrainingArgs.ParseLoss(args), optimizer, TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args));
+        var options = TrainingArgs.ParseTraining(args, optimizer);
         var model = ModelFacts.LoadChecked(path);
         var a = TrainingGraphBuilder.Build(model, options);
 
@@ -71,6 +71,11 @@ internal sealed class MakeTrainingCommand : ICommand
             ["loss"] = options.Loss.Kind.ToString(),
             ["optimizer"] = JsonSerializer.SerializeToNode(optimizer),
             ["parameters"] = parameters,
+            ["lora"] = a.Lora is null ? null : new JsonArray(a.Lora.Select(l => (JsonNode)new JsonObject
+            {
+                ["weight"] = l.Weight, ["a"] = l.A, ["b"] = l.B, ["scale"] = l.Scale,
+                ["merge"] = l.MatMulLayout ? "weight += scale * (a @ b)" : "weight += scale * (b @ a)",
+            }).ToArray()),
         };
         File.WriteAllText(Path.Combine(folder.Staging, "manifest.json"), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         folder.Commit();

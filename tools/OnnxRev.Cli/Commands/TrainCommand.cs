@@ -55,7 +55,7 @@ internal sealed class TrainCommand : ICommand
         string dataPath = args.Require("data");
         if (args.Get("validation") is not null && args.Get("validation-split") is not null)
             throw new UsageException("give either --validation or --validation-split, not both");
-        var options = new TrainingOptions(TrainingArgs.ParseLoss(args), TrainingArgs.ParseOptimizer(args), TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args));
+        var options = TrainingArgs.ParseTraining(args);
         var schedule = args.GetChoice("schedule", "constant", "constant", "cosine", "warmup-cosine") switch
         {
             "cosine" => LrSchedule.Cosine,

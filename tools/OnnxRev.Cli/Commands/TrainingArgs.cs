@@ -13,6 +13,8 @@ internal static class TrainingArgs
         new("label-smoothing", "cross-entropy label smoothing ε (default 0)", ValueName: "E"),
         new("ignore-index", "cross-entropy: label value that is ignored (default -100)", ValueName: "K"),
         new("trainable", "all (default), regex:PATTERN, names:a,b or last:K", ValueName: "SPEC"),
+        new("lora", "train rank-R LoRA adapters on the selected Gemm/MatMul weights (base frozen; merged into the weights on export)", ValueName: "R"),
+        new("lora-alpha", "LoRA α; the adapter is scaled by α/R (default α = R)", ValueName: "A"),
         new("untie", "shared initializers that get one copy per use before training: constant (default: all-equal ones such as fresh LayerNorm scales that exporters merge), all, none", ValueName: "MODE"),
         new("memory", "store (default): keep activations for the backward (recompute/reversible: see the memory issue)", ValueName: "MODE"),
     };
@@ -48,6 +50,9 @@ internal static class TrainingArgs
     }
 
     public static TrainableSpec ParseTrainable(Args a) => new(a.Get("trainable") ?? "all");
+
+    public static TrainingOptions ParseTraining(Args a, OptimizerOptions? optimizer = null) =>
+        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0));
 
     public static UntieMode ParseUntie(Args a) => a.GetChoice("untie", "constant", "constant", "all", "none") switch
     {
