@@ -69,7 +69,18 @@ internal sealed class MakeTrainingCommand : ICommand
             ["loss_output"] = a.LossOutput,
             ["prediction_output"] = a.PredictionOutput,
             ["loss"] = options.Loss.Kind.ToString(),
-            ["optimizer"] = JsonSerializer.SerializeToNode(optimizer),
+            ["optimizer"] = new JsonObject
+            {
+                ["kind"] = optimizer.Kind == OptimizerKind.AdamW ? "adamw" : "sgd",
+                ["momentum"] = optimizer.Momentum,
+                ["nesterov"] = optimizer.Nesterov,
+                ["weight_decay"] = optimizer.WeightDecay,
+                ["beta1"] = optimizer.Beta1,
+                ["beta2"] = optimizer.Beta2,
+                ["epsilon"] = optimizer.Epsilon,
+                ["clip_global_norm"] = optimizer.ClipGlobalNorm,
+                ["states"] = new JsonArray(optimizer.StateNames.Select(n => (JsonNode)JsonValue.Create(n)).ToArray()),
+            },
             ["parameters"] = parameters,
             ["lora"] = a.Lora is null ? null : new JsonArray(a.Lora.Select(l => (JsonNode)new JsonObject
             {
