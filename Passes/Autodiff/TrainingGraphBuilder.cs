@@ -13,7 +13,9 @@ namespace OnnxRev.Passes.Autodiff;
 /// <param name="Untie">Which shared initializers get one copy per use first.</param>
 /// <param name="LoraRank">0 for full training; r &gt; 0 trains rank-r adapters on frozen weights instead.</param>
 /// <param name="LoraAlpha">LoRA α (the adapter is scaled by α/r); 0 means α = r.</param>
-public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant, int LoraRank = 0, float LoraAlpha = 0);
+/// <param name="Memory">How activations are kept for the backward.</param>
+public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant, int LoraRank = 0, float LoraAlpha = 0,
+    MemoryMode Memory = MemoryMode.Store);
 
 /// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
 /// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
