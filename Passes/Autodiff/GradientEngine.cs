@@ -21,11 +21,11 @@ public static class GradientEngine
     /// <param name="seeds">Gradient of each seed value (e.g. loss → 1, or logits → dLoss/dLogits).</param>
     /// <param name="wrt">Values to differentiate with respect to (trainable parameters).</param>
     /// <param name="registry">Gradient rules.</param>
-    /// <param name="substitute">Optional: the value a rule should read in place of a forward value (recompute / reconstruction).</param>
+    /// <param name="plan">Optional: decides which value a rule reads in place of a forward value (recomputed or reconstructed twins).</param>
     public static GradientResult Build(Model model, IReadOnlyDictionary<Value, Value> seeds, IReadOnlyList<Value> wrt,
-        GradientRegistry registry, Func<Value, Value>? substitute = null)
+        GradientRegistry registry, IActivationPlan? plan = null)
     {
-        var run = new Run(model, wrt, substitute);
+        var run = new Run(model, wrt, plan);
         foreach (var (v, g) in seeds) run.Accumulate(v, g);
         var forward = model.Graph.Nodes.ToList();
         var seedsSet = seeds.Keys.ToHashSet();
@@ -64,17 +64,18 @@ public static class GradientEngine
         private readonly Dictionary<Value, List<Value>> _pending = new();
         private readonly Dictionary<Value, Value> _summed = new();
         private readonly HashSet<Value> _needs = new();
-        private readonly Func<Value, Value>? _substitute;
+        private readonly IActivationPlan? _plan;
+        private BackwardContext? _context;
         private readonly Dictionary<(int, double), Value> _scalars = new();
 
-        public Run(Model model, IReadOnlyList<Value> wrt, Func<Value, Value>? substitute)
+        public Run(Model model, IReadOnlyList<Value> wrt, IActivationPlan? plan)
         {
             Model = model;
             Opset = (int)(model.OpsetVersion("") ?? 1);
             Shapes = ShapeInference.Infer(model);
             Builder = new GraphBuilder(model.Graph);
             Ops = new OpsetOps(Builder, Opset, Int64s);
-            _substitute = substitute;
+            _plan = plan;
             ForwardReachable(wrt);
         }
 
@@ -84,7 +85,14 @@ public static class GradientEngine
         public GraphBuilder Builder { get; }
         public OpsetOps Ops { get; }
 
-        public Value Substitute(Value v) => _substitute?.Invoke(v) ?? v;
+        public Value Substitute(Value v) => _plan is null ? v : _plan.Resolve(v, _context ??= new BackwardContext(this));
+
+        /// <summary>Gives <paramref name="twin"/> the shape and type facts of <paramref name="original"/>.</summary>
+        public void Alias(Value twin, Value original)
+        {
+            if (Shapes.TryGetType(original, out int t, out var dims)) Shapes.Set(twin, t, dims);
+            if (Shapes.TryGetData(original, out var data)) Shapes.SetData(twin, data);
+        }
 
         /// <summary>Marks every float value computed from a trainable parameter.</summary>
         private void ForwardReachable(IReadOnlyList<Value> wrt)
@@ -137,6 +145,7 @@ public static class GradientEngine
         /// <summary>The total gradient of a value: its contributions summed once, here.</summary>
         public Value? GradOf(Value v)
         {
+            ArgumentNullException.ThrowIfNull(v);
             if (_summed.TryGetValue(v, out var g)) return g;
             if (!_pending.TryGetValue(v, out var list)) return null;
             g = list.Count == 1 ? list[0] : Builder.Op("Sum", list, hint: "grad_sum");

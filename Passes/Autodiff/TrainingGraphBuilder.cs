@@ -75,8 +75,9 @@ public static class TrainingGraphBuilder
         var initial = trainable.ToDictionary(v => v, v => g.PromoteInitializerToInput(v));
         CheckFloat32(initial);
 
+        var plan = options.Memory == MemoryMode.Store ? null : Memory.ActivationPlan.Create(model, options.Memory);
         var loss = Losses.Attach(model, options.Loss);
-        var result = GradientEngine.Build(model, loss.Seeds, trainable, registry);
+        var result = GradientEngine.Build(model, loss.Seeds, trainable, registry, plan);
         var b = new GraphBuilder(g);
         var ops = new OpsetOps(b, (int)(model.OpsetVersion("") ?? 1), v => b.Initializer(Tensor.FromInt64s("", new long[] { v.Length }, v), "opt_axes"));
         var lr = g.AddInput(new Value(Fresh(model, TrainingArtifacts.LrInput), Scalar()));
@@ -120,14 +121,15 @@ public static class TrainingGraphBuilder
     /// (named "grad." + parameter); parameters stay initializers. For one-batch checks (`onnxrev grad`).
     /// </summary>
     public static (Model Model, IReadOnlyList<(string Parameter, string Output)> Gradients, string? Labels) BuildGradient(Model forward, LossOptions lossOptions, TrainableSpec trainable,
-        UntieMode untie = UntieMode.Constant, GradientRegistry? registry = null)
+        UntieMode untie = UntieMode.Constant, MemoryMode memory = MemoryMode.Store, GradientRegistry? registry = null)
     {
         registry ??= StandardGradients.Registry;
         var model = Clone(forward);
         ParameterUntying.Untie(model, untie);
         var parameters = trainable.Select(model);
+        var plan = memory == MemoryMode.Store ? null : Memory.ActivationPlan.Create(model, memory);
         var loss = Losses.Attach(model, lossOptions);
-        var result = GradientEngine.Build(model, loss.Seeds, parameters, registry);
+        var result = GradientEngine.Build(model, loss.Seeds, parameters, registry, plan);
         var g = model.Graph;
         g.Outputs.Clear();
         g.OutputDeclarations.Clear();

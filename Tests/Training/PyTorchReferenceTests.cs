@@ -11,9 +11,11 @@ namespace OnnxRev.Tests.Training;
 /// </summary>
 public class PyTorchReferenceTests
 {
-    [TestCase("resmlp_d8")]
-    [TestCase("revmlp_d8")]
-    public void GradMatchesAutograd(string name)
+    [TestCase("resmlp_d8", "store")]
+    [TestCase("revmlp_d8", "store")]
+    [TestCase("revmlp_d8", "reversible")]
+    [TestCase("resmlp_d8", "recompute")]
+    public void GradMatchesAutograd(string name, string memory)
     {
         string refs = Path.Combine(RepoPaths.Fixtures, name + "_grads");
         string dir = RepoPaths.NewTempDir();
@@ -21,7 +23,7 @@ public class PyTorchReferenceTests
         {
             var r = CliRunner.Run("grad", Path.Combine(RepoPaths.Fixtures, name + ".onnx"),
                 "--input", Path.Combine(RepoPaths.Fixtures, name + "_data", "input_0.pb"),
-                "--labels", Path.Combine(refs, "labels.pb"), "--loss", "cross-entropy", "-o", dir, "--json");
+                "--labels", Path.Combine(refs, "labels.pb"), "--loss", "cross-entropy", "--memory", memory, "-o", dir, "--json");
             Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
 
             double torchLoss = GradCheck.ToDoubles(Read(Path.Combine(refs, "loss.pb")))[0];
@@ -46,7 +48,7 @@ public class PyTorchReferenceTests
                 worst = Math.Max(worst, err / scale);
                 Assert.That(err, Is.LessThanOrEqualTo(1e-4 * scale), $"gradient of '{e.Name}': max abs error {err:G3} vs scale {scale:G3}");
             }
-            TestContext.Out.WriteLine($"{name}: loss {ourLoss} (torch {torchLoss}); worst scale-relative gradient error {worst:G3}");
+            TestContext.Out.WriteLine($"{name} --memory {memory}: loss {ourLoss} (torch {torchLoss}); worst scale-relative gradient error {worst:G3}");
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

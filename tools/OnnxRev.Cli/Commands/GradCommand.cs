@@ -12,7 +12,7 @@ internal sealed class GradCommand : ICommand
 {
     public string Name => "grad";
     public string Summary => "one forward+backward on one batch: the loss and every parameter's gradient";
-    public string Usage => "onnxrev grad MODEL --input X.pb --labels Y.pb [--loss cross-entropy|mse|l1|bce-with-logits|output] [--trainable SPEC] [--memory store] -o DIR [--json]";
+    public string Usage => "onnxrev grad MODEL --input X.pb --labels Y.pb [--loss cross-entropy|mse|l1|bce-with-logits|output] [--trainable SPEC] [--memory store|recompute|reversible] -o DIR [--json]";
     public string Description =>
         "Builds MODEL's gradient graph (forward, loss, backward: standard ONNX ops only) and runs it once in ONNX Runtime\n" +
         "on the batch X.pb (TensorProto for the model's data input) with labels Y.pb. Writes DIR/loss.pb (a TensorProto\n" +
@@ -41,7 +41,7 @@ internal sealed class GradCommand : ICommand
         string outDir = args.Require("out");
         var runnerOptions = RuntimeOptions.From(args);
         var model = ModelFacts.LoadChecked(path);
-        var (gradModel, grads, labels) = TrainingGraphBuilder.BuildGradient(model, lossOptions, TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args));
+        var (gradModel, grads, labels) = TrainingGraphBuilder.BuildGradient(model, lossOptions, TrainingArgs.ParseTrainable(args), TrainingArgs.ParseUntie(args), TrainingArgs.ParseMemory(args));
 
         using var runner = new OrtRunner(ModelWriter.ToBytes(gradModel), runnerOptions, Path.GetFileName(path));
         var dataInputs = runner.Inputs.Where(i => i.Name != labels).ToList();

@@ -16,7 +16,7 @@ internal static class TrainingArgs
         new("lora", "train rank-R LoRA adapters on the selected Gemm/MatMul weights (base frozen; merged into the weights on export)", ValueName: "R"),
         new("lora-alpha", "LoRA α; the adapter is scaled by α/R (default α = R)", ValueName: "A"),
         new("untie", "shared initializers that get one copy per use before training: constant (default: all-equal ones such as fresh LayerNorm scales that exporters merge), all, none", ValueName: "MODE"),
-        new("memory", "store (default): keep activations for the backward (recompute/reversible: see the memory issue)", ValueName: "MODE"),
+        new("memory", "store (default): keep every activation; recompute: residual blocks keep only their input and recompute the rest; reversible: coupling blocks keep nothing and rebuild their inputs from their outputs", ValueName: "MODE"),
     };
 
     public static readonly OptionSpec[] Optimizer =
@@ -40,8 +40,6 @@ internal static class TrainingArgs
 
     public static LossOptions ParseLoss(Args a)
     {
-        if (a.GetChoice("memory", "store", "store", "recompute", "reversible", "auto") != "store")
-            throw new UsageException("--memory recompute|reversible|auto is not available yet (memory-bounded training is a later issue); use --memory store");
         return new LossOptions(
             LossOptions.Parse(a.GetChoice("loss", "cross-entropy", "cross-entropy", "mse", "l1", "bce-with-logits", "output")),
             IgnoreIndex: a.GetInt("ignore-index", -100),
@@ -52,7 +50,14 @@ internal static class TrainingArgs
     public static TrainableSpec ParseTrainable(Args a) => new(a.Get("trainable") ?? "all");
 
     public static TrainingOptions ParseTraining(Args a, OptimizerOptions? optimizer = null) =>
-        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0));
+        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0), ParseMemory(a));
+
+    public static MemoryMode ParseMemory(Args a) => a.GetChoice("memory", "store", "store", "recompute", "reversible") switch
+    {
+        "recompute" => MemoryMode.Recompute,
+        "reversible" => MemoryMode.Reversible,
+        _ => MemoryMode.Store,
+    };
 
     public static UntieMode ParseUntie(Args a) => a.GetChoice("untie", "constant", "constant", "all", "none") switch
     {

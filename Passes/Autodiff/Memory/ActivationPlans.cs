@@ -1,0 +1,158 @@
+using OnnxRev.Ir;
+
+namespace OnnxRev.Passes.Autodiff.Memory;
+
+/// <summary>
+/// Recompute and reversible activation plans. Each block's twins are emitted the first time a rule asks
+/// for one of its values (in backward order), and depend on the gradient already flowing into the
+/// block, so ONNX Runtime cannot run them early (which would keep them alive as long as storing) and
+/// common-subexpression elimination cannot merge them with their forward originals.
+/// <code>
+/// recompute:  h' = h + 0·Σ dOut;  interior(branch) ← branch(h')           (stores block inputs only)
+/// reversible: y1' = y1 (+ 0·Σ dY2 for the last block, else y1 rebuilt by the next block), y2' likewise;
+///             x2 = y2' − G(y1');  x1 = y1' − F(x2);  interior(F, G) ← the recomputed F(x2), G(y1')
+/// </code>
+/// </summary>
+public sealed class ActivationPlan : IActivationPlan
+{
+    private readonly Dictionary<Value, int> _blockOf = new();
+    private readonly List<object> _blocks;
+    private readonly Dictionary<Value, Value> _twins = new();
+    private readonly HashSet<int> _done = new();
+
+    private ActivationPlan(List<object> blocks)
+    {
+        _blocks = blocks;
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            switch (blocks[i])
+            {
+                case ResidualBlock r:
+                    foreach (var n in r.Branch.Nodes) foreach (var o in n.Outputs) _blockOf[o] = i;
+                    break;
+                case CouplingBlock c:
+                    foreach (var n in c.F.Nodes.Concat(c.G.Nodes)) foreach (var o in n.Outputs) _blockOf[o] = i;
+                    _blockOf[c.X1] = i; _blockOf[c.X2] = i; _blockOf[c.Y1] = i; _blockOf[c.Y2] = i;
+                    break;
+            }
+        }
+    }
+
+    /// <summary>Blocks the plan covers.</summary>
+    public int BlockCount => _blocks.Count;
+
+    /// <summary>Builds the plan for a model's main graph; fails when the mode finds no block to work on.</summary>
+    public static ActivationPlan Create(Model model, MemoryMode mode)
+    {
+        var g = model.Graph;
+        List<object> blocks = mode switch
+        {
+            MemoryMode.Recompute => BlockFinder.Residual(g).Cast<object>().ToList(),
+            MemoryMode.Reversible => BlockFinder.Coupling(g).Cast<object>().ToList(),
+            _ => throw new ArgumentException("no plan for store mode", nameof(mode)),
+        };
+        if (blocks.Count == 0)
+            throw new OnnxRevException(mode == MemoryMode.Reversible
+                ? "--memory reversible found no additive coupling blocks (y1 = x1 + F(x2); y2 = x2 + G(y1)); convert residual blocks with the 'coupling' pass, or use --memory recompute"
+                : "--memory recompute found no residual blocks (h = h + F(h)); use --memory store");
+        foreach (var n in blocks.SelectMany(Nodes))
+            if (IsRandom(n))
+                throw new OnnxRevException($"{n.Describe()} draws random numbers inside a {(mode == MemoryMode.Reversible ? "reversible" : "recomputed")} block; the recomputation would draw different ones. Disable it (inference mode) or use --memory store");
+        return new ActivationPlan(blocks);
+    }
+
+    private static IEnumerable<Node> Nodes(object block) => block switch
+    {
+        ResidualBlock r => r.Branch.Nodes,
+        CouplingBlock c => c.F.Nodes.Concat(c.G.Nodes),
+        _ => Array.Empty<Node>(),
+    };
+
+    private static bool IsRandom(Node n) =>
+        n.OpType is "RandomNormal" or "RandomUniform" or "RandomNormalLike" or "RandomUniformLike" or "Bernoulli" or "Multinomial"
+        || (n.OpType == "Dropout" && n.Inputs.Count > 2 && n.Inputs[2] is not null);
+
+    /// <inheritdoc/>
+    public Value Resolve(Value forward, BackwardContext ctx)
+    {
+        if (_twins.TryGetValue(forward, out var twin)) return twin;
+        if (!_blockOf.TryGetValue(forward, out int block) || _done.Contains(block)) return forward;
+        Materialize(block, ctx);
+        return _twins.GetValueOrDefault(forward, forward);
+    }
+
+    private void Materialize(int i, BackwardContext ctx)
+    {
+        if (!_done.Add(i)) return;
+        switch (_blocks[i])
+        {
+            case ResidualBlock r:
+            {
+                var h = AfterBackwardReaches(r.Input, r.Output, ctx);
+                Clone(r.Branch, h, ctx);
+                break;
+            }
+            case CouplingBlock c:
+            {
+                Value y1 = Input(c.Y1, c.Y2, ctx), y2 = Input(c.Y2, c.Y2, ctx);
+                var gOut = Clone(c.G, y1, ctx);
+                var x2 = ctx.Builder.Op("Sub", new[] { y2, gOut }, hint: c.X2.Name + "_rebuilt");
+                ctx.Alias(x2, c.X2);
+                var fOut = Clone(c.F, x2, ctx);
+                var x1 = ctx.Builder.Op("Sub", new[] { y1, fOut }, hint: c.X1.Name + "_rebuilt");
+                ctx.Alias(x1, c.X1);
+                _twins[c.Y1] = y1;
+                _twins[c.Y2] = y2;
+                _twins[c.X1] = x1;
+                _twins[c.X2] = x2;
+                break;
+            }
+        }
+    }
+
+    /// <summary>A reversible block's output as the backward sees it: rebuilt by the next block, or the stored value tied to the backward.</summary>
+    private Value Input(Value y, Value last, BackwardContext ctx)
+    {
+        if (_twins.TryGetValue(y, out var known)) return known;
+        // If the next block consumes y as its x1/x2, materializing it rebuilds y.
+        int? next = null;
+        for (int k = 0; k < _blocks.Count; k++)
+            if (_blocks[k] is CouplingBlock nb && (ReferenceEquals(nb.X1, y) || ReferenceEquals(nb.X2, y))) next = k;
+        if (next is int n && !_done.Contains(n))
+        {
+            Materialize(n, ctx);
+            if (_twins.TryGetValue(y, out var rebuilt)) return rebuilt;
+        }
+        var tied = AfterBackwardReaches(y, last, ctx);
+        return tied;
+    }
+
+    /// <summary><paramref name="v"/> + 0·Σ d<paramref name="output"/>: the same value, computed only once the backward reached the block.</summary>
+    private static Value AfterBackwardReaches(Value v, Value output, BackwardContext ctx)
+    {
+        var grad = ctx.GradOf(output);
+        if (grad is null) return v;
+        var zero = ctx.Builder.Op("Mul", new[] { ctx.Ops.ReduceSum(grad, Array.Empty<long>(), keepDims: false), ctx.Scalar(0, v) }, hint: "after_backward");
+        var tied = ctx.Builder.Op("Add", new[] { v, zero }, hint: v.Name + "_tied");
+        ctx.Alias(tied, v);
+        return tied;
+    }
+
+    /// <summary>Emits a copy of a branch reading <paramref name="leaf"/>; records every interior twin; returns the branch output's twin.</summary>
+    private Value Clone(Branch branch, Value leaf, BackwardContext ctx)
+    {
+        var map = new Dictionary<Value, Value> { [branch.Leaf] = leaf };
+        foreach (var n in branch.Nodes)
+        {
+            var inputs = n.Inputs.Select(v => v is null ? null : map.GetValueOrDefault(v, v)).ToList();
+            var outs = ctx.Builder.Ops(n.OpType, inputs, n.Outputs.Count, n.Attributes, n.Domain, hint: (n.Name.Length > 0 ? n.Name.TrimStart('/').Replace('/', '.') : n.OpType) + "_recomputed");
+            for (int k = 0; k < outs.Length; k++)
+            {
+                map[n.Outputs[k]] = outs[k];
+                _twins[n.Outputs[k]] = outs[k];
+                ctx.Alias(outs[k], n.Outputs[k]);
+            }
+        }
+        return map[branch.Output];
+    }
+}

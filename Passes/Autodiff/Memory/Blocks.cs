@@ -1,0 +1,139 @@
+using OnnxRev.Ir;
+
+namespace OnnxRev.Passes.Autodiff.Memory;
+
+/// <summary>A branch: the nodes computing <see cref="Output"/> from one value <see cref="Leaf"/> (plus constants and parameters).</summary>
+public sealed record Branch(Value Leaf, Value Output, IReadOnlyList<Node> Nodes);
+
+/// <summary>A residual block <c>out = in + branch(in)</c>.</summary>
+public sealed record ResidualBlock(Value Input, Node Add, Branch Branch)
+{
+    /// <summary>The block's output.</summary>
+    public Value Output => Add.Outputs[0];
+}
+
+/// <summary>An additive coupling block <c>y1 = x1 + F(x2); y2 = x2 + G(y1)</c> (RevNet).</summary>
+public sealed record CouplingBlock(Value X1, Value X2, Node AddF, Node AddG, Branch F, Branch G)
+{
+    /// <summary>First output.</summary>
+    public Value Y1 => AddF.Outputs[0];
+
+    /// <summary>Second output.</summary>
+    public Value Y2 => AddG.Outputs[0];
+}
+
+/// <summary>
+/// Finds residual and coupling blocks in a graph: Add nodes one of whose operands is computed from a
+/// single value by nodes used nowhere else (a branch). Matching only reads the graph.
+/// </summary>
+public static class BlockFinder
+{
+    /// <summary>
+    /// The branch computing <paramref name="output"/> from <paramref name="leaf"/> (plus constants and
+    /// parameters), or null when <paramref name="output"/> depends on anything else or an interior value
+    /// is read outside the branch. Only reads the graph.
+    /// </summary>
+    public static Branch? BranchOf(Graph g, Value output, Value leaf)
+    {
+        if (ReferenceEquals(output, leaf) || output.Producer is null || !ReferenceEquals(output.Producer.Graph, g)) return null;
+        var nodes = new HashSet<Node>();
+        var stack = new Stack<Node>();
+        stack.Push(output.Producer);
+        bool reachesLeaf = false;
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!nodes.Add(n)) continue;
+            if (n.Subgraphs.Any() || nodes.Count > 10_000) return null;
+            foreach (var v in n.Inputs)
+            {
+                if (v is null || v.IsConstant) continue;
+                if (ReferenceEquals(v, leaf)) { reachesLeaf = true; continue; }
+                if (v.Producer is { } p && ReferenceEquals(p.Graph, g)) { stack.Push(p); continue; }
+                return null; // a graph input, an overridable initializer or an outer value other than the leaf
+            }
+        }
+        if (!reachesLeaf) return null;
+        foreach (var n in nodes)
+            foreach (var o in n.Outputs)
+                if (!ReferenceEquals(o, output) && (g.Outputs.Contains(o) || o.Uses.Any(u => !nodes.Contains(u.Node)))) return null;
+        return new Branch(leaf, output, g.Nodes.Where(nodes.Contains).ToList());
+    }
+
+    /// <summary>
+    /// Values <paramref name="output"/> could be a branch of, nearest first: walking back from it, every point
+    /// where everything still needed has narrowed to one value.
+    /// </summary>
+    public static IEnumerable<Value> LeafCandidates(Graph g, Value output, int maxNodes = 2000)
+    {
+        var index = new Dictionary<Node, int>();
+        for (int i = 0; i < g.Nodes.Count; i++) index[g.Nodes[i]] = i;
+        var pending = new HashSet<Value> { output };
+        int steps = 0;
+        while (pending.Count > 0 && steps++ < maxNodes)
+        {
+            var latest = pending.Where(v => v.Producer is { } p && index.ContainsKey(p)).OrderByDescending(v => index[v.Producer!]).FirstOrDefault();
+            if (latest is null) yield break;
+            pending.Remove(latest);
+            foreach (var v in latest.Producer!.Inputs)
+                if (v is not null && !v.IsConstant) pending.Add(v);
+            if (pending.Count == 1) yield return pending.First();
+        }
+    }
+
+    /// <summary>Residual blocks <c>out = in + branch(in)</c>, in graph order.</summary>
+    public static IReadOnlyList<ResidualBlock> Residual(Graph g)
+    {
+        var result = new List<ResidualBlock>();
+        foreach (var add in g.Nodes.Where(n => n.IsStandardDomain && n.OpType == "Add" && n.Inputs.Count == 2))
+        {
+            for (int side = 0; side < 2; side++)
+            {
+                var input = add.Inputs[side];
+                var other = add.Inputs[1 - side];
+                if (input is null || other is null) continue;
+                var branch = BranchOf(g, other, input);
+                if (branch is null) continue;
+                result.Add(new ResidualBlock(input, add, branch));
+                break;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Coupling blocks <c>y1 = x1 + F(x2); y2 = x2 + G(y1)</c>, in graph order.</summary>
+    public static IReadOnlyList<CouplingBlock> Coupling(Graph g)
+    {
+        var result = new List<CouplingBlock>();
+        var residuals = g.Nodes.Where(n => n.IsStandardDomain && n.OpType == "Add" && n.Inputs.Count == 2).ToList();
+        foreach (var addF in residuals)
+        {
+            for (int side = 0; side < 2; side++)
+            {
+                var x1 = addF.Inputs[side];
+                var fOut = addF.Inputs[1 - side];
+                if (x1 is null || fOut is null) continue;
+                var y1 = addF.Outputs[0];
+                foreach (var x2 in LeafCandidates(g, fOut))
+                {
+                    if (ReferenceEquals(x2, x1)) break;
+                    // y2 = x2 + G(y1): an Add reading x2 directly, its other operand a branch of y1.
+                    foreach (var use in x2.Uses)
+                    {
+                        var addG = use.Node;
+                        if (!addG.IsStandardDomain || addG.OpType != "Add" || addG.Inputs.Count != 2 || use.InputIndex > 1) continue;
+                        var gOut = addG.Inputs[1 - use.InputIndex];
+                        if (gOut is null) continue;
+                        var gb = BranchOf(g, gOut, y1);
+                        var f = gb is null ? null : BranchOf(g, fOut, x2);
+                        if (gb is null || f is null) continue;
+                        result.Add(new CouplingBlock(x1, x2, addF, addG, f, gb));
+                        goto next;
+                    }
+                }
+            }
+        next:;
+        }
+        return result;
+    }
+}
