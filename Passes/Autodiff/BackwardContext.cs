@@ -30,6 +30,12 @@ public sealed class BackwardContext
     /// <summary>The (complete) gradient of a value every consumer of which has already been differentiated.</summary>
     public Value? GradOf(Value v) => _run.GradOf(v);
 
+    /// <summary>
+    /// A gradient that is complete now: the one flowing into the node whose rule is running. Twins that
+    /// depend on it cannot be computed before the backward reaches that node.
+    /// </summary>
+    public Value? CurrentGradient => _run.Current?.Outputs.Select(o => _run.HasGrad(o) ? _run.GradOf(o) : null).FirstOrDefault(g => g is not null);
+
     /// <summary>Records that <paramref name="twin"/> has the shape and type of <paramref name="original"/>.</summary>
     public void Alias(Value twin, Value original) => _run.Alias(twin, original);
 

@@ -41,7 +41,9 @@ public static class GradientEngine
             if (rule is null) continue;
             if (node.Subgraphs.Any())
                 throw new OnnxRevException($"{node.Describe()} has subgraphs; gradients through control flow are not supported");
+            run.Current = node;
             rule(new GradientContext(run, node));
+            run.Current = null;
         }
         var result = new List<(Value, Value)>();
         var unreached = new List<string>();
@@ -84,6 +86,9 @@ public static class GradientEngine
         public ShapeInfo Shapes { get; }
         public GraphBuilder Builder { get; }
         public OpsetOps Ops { get; }
+
+        /// <summary>The forward node whose rule is running.</summary>
+        public Node? Current { get; set; }
 
         public Value Substitute(Value v) => _plan is null ? v : _plan.Resolve(v, _context ??= new BackwardContext(this));
 

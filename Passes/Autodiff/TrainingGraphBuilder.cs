@@ -72,10 +72,11 @@ public static class TrainingGraphBuilder
             trainable = new TrainableSpec("names:" + string.Join(",", lora.SelectMany(a => new[] { a.A, a.B }))).Select(model);
         }
         else trainable = options.Trainable.Select(model);
+        // Blocks are found while parameters are still initializers (constants to the finder).
+        var plan = options.Memory == MemoryMode.Store ? null : Memory.ActivationPlan.Create(model, options.Memory);
         var initial = trainable.ToDictionary(v => v, v => g.PromoteInitializerToInput(v));
         CheckFloat32(initial);
 
-        var plan = options.Memory == MemoryMode.Store ? null : Memory.ActivationPlan.Create(model, options.Memory);
         var loss = Losses.Attach(model, options.Loss);
         var result = GradientEngine.Build(model, loss.Seeds, trainable, registry, plan);
         var b = new GraphBuilder(g);

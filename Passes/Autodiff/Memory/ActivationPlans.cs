@@ -88,13 +88,13 @@ public sealed class ActivationPlan : IActivationPlan
         {
             case ResidualBlock r:
             {
-                var h = AfterBackwardReaches(r.Input, r.Output, ctx);
+                var h = AfterBackwardReaches(r.Input, ctx);
                 Clone(r.Branch, h, ctx);
                 break;
             }
             case CouplingBlock c:
             {
-                Value y1 = Input(c.Y1, c.Y2, ctx), y2 = Input(c.Y2, c.Y2, ctx);
+                Value y1 = Input(c.Y1, ctx), y2 = Input(c.Y2, ctx);
                 var gOut = Clone(c.G, y1, ctx);
                 var x2 = ctx.Builder.Op("Sub", new[] { y2, gOut }, hint: c.X2.Name + "_rebuilt");
                 ctx.Alias(x2, c.X2);
@@ -111,7 +111,7 @@ public sealed class ActivationPlan : IActivationPlan
     }
 
     /// <summary>A reversible block's output as the backward sees it: rebuilt by the next block, or the stored value tied to the backward.</summary>
-    private Value Input(Value y, Value last, BackwardContext ctx)
+    private Value Input(Value y, BackwardContext ctx)
     {
         if (_twins.TryGetValue(y, out var known)) return known;
         // If the next block consumes y as its x1/x2, materializing it rebuilds y.
@@ -123,15 +123,13 @@ public sealed class ActivationPlan : IActivationPlan
             Materialize(n, ctx);
             if (_twins.TryGetValue(y, out var rebuilt)) return rebuilt;
         }
-        var tied = AfterBackwardReaches(y, last, ctx);
-        return tied;
+        return AfterBackwardReaches(y, ctx);
     }
 
-    /// <summary><paramref name="v"/> + 0·Σ d<paramref name="output"/>: the same value, computed only once the backward reached the block.</summary>
-    private static Value AfterBackwardReaches(Value v, Value output, BackwardContext ctx)
+    /// <summary><paramref name="v"/> + 0·Σ(current gradient): the same value, computable only once the backward reached the block.</summary>
+    private static Value AfterBackwardReaches(Value v, BackwardContext ctx)
     {
-        var grad = ctx.GradOf(output);
-        if (grad is null) return v;
+        var grad = ctx.CurrentGradient ?? throw new InvalidOperationException($"no gradient flows yet where '{v.Name}' is needed");
         var zero = ctx.Builder.Op("Mul", new[] { ctx.Ops.ReduceSum(grad, Array.Empty<long>(), keepDims: false), ctx.Scalar(0, v) }, hint: "after_backward");
         var tied = ctx.Builder.Op("Add", new[] { v, zero }, hint: v.Name + "_tied");
         ctx.Alias(tied, v);

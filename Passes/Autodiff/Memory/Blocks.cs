@@ -35,6 +35,7 @@ public static class BlockFinder
     /// </summary>
     public static Branch? BranchOf(Graph g, Value output, Value leaf)
     {
+        var statics = new Dictionary<Value, bool>();
         if (ReferenceEquals(output, leaf) || output.Producer is null || !ReferenceEquals(output.Producer.Graph, g)) return null;
         var nodes = new HashSet<Node>();
         var stack = new Stack<Node>();
@@ -47,7 +48,7 @@ public static class BlockFinder
             if (n.Subgraphs.Any() || nodes.Count > 10_000) return null;
             foreach (var v in n.Inputs)
             {
-                if (v is null || v.IsConstant) continue;
+                if (v is null || IsStatic(v, statics)) continue;
                 if (ReferenceEquals(v, leaf)) { reachesLeaf = true; continue; }
                 if (v.Producer is { } p && ReferenceEquals(p.Graph, g)) { stack.Push(p); continue; }
                 return null; // a graph input, an overridable initializer or an outer value other than the leaf
@@ -69,6 +70,7 @@ public static class BlockFinder
         var index = new Dictionary<Node, int>();
         for (int i = 0; i < g.Nodes.Count; i++) index[g.Nodes[i]] = i;
         var pending = new HashSet<Value> { output };
+        var statics = new Dictionary<Value, bool>();
         int steps = 0;
         while (pending.Count > 0 && steps++ < maxNodes)
         {
@@ -76,9 +78,23 @@ public static class BlockFinder
             if (latest is null) yield break;
             pending.Remove(latest);
             foreach (var v in latest.Producer!.Inputs)
-                if (v is not null && !v.IsConstant) pending.Add(v);
+                if (v is not null && !IsStatic(v, statics)) pending.Add(v);
             if (pending.Count == 1) yield return pending.First();
         }
+    }
+
+    /// <summary>
+    /// True for values that do not depend on any graph input: initializers, Constant nodes, and nodes
+    /// computed only from those (such as the Identity aliases PyTorch writes for merged parameters).
+    /// </summary>
+    public static bool IsStatic(Value v, Dictionary<Value, bool> memo)
+    {
+        if (memo.TryGetValue(v, out bool known)) return known;
+        bool result = v.IsConstant
+            || (v.Producer is { } p && !p.Subgraphs.Any() && !p.OpType.StartsWith("Random", StringComparison.Ordinal)
+                && p.Inputs.All(i => i is null || IsStatic(i, memo)));
+        memo[v] = result;
+        return result;
     }
 
     /// <summary>Residual blocks <c>out = in + branch(in)</c>, in graph order.</summary>
@@ -106,8 +122,12 @@ public static class BlockFinder
     {
         var result = new List<CouplingBlock>();
         var residuals = g.Nodes.Where(n => n.IsStandardDomain && n.OpType == "Add" && n.Inputs.Count == 2).ToList();
+        var taken = new HashSet<Node>();
         foreach (var addF in residuals)
         {
+            // y2 = x2 + G(y1) followed by the next block's y1' = y1 + F'(y2) also reads as a coupling: blocks
+            // are taken in graph order and may not share an Add.
+            if (taken.Contains(addF)) continue;
             for (int side = 0; side < 2; side++)
             {
                 var x1 = addF.Inputs[side];
@@ -126,8 +146,10 @@ public static class BlockFinder
                         if (gOut is null) continue;
                         var gb = BranchOf(g, gOut, y1);
                         var f = gb is null ? null : BranchOf(g, fOut, x2);
-                        if (gb is null || f is null) continue;
+                        if (gb is null || f is null || taken.Contains(addG)) continue;
                         result.Add(new CouplingBlock(x1, x2, addF, addG, f, gb));
+                        taken.Add(addF);
+                        taken.Add(addG);
                         goto next;
                     }
                 }
