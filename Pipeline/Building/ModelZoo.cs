@@ -54,6 +54,17 @@ public static class ModelZoo
         return Finish(m, Linear(b, rng, h, width, classes, "out"), "logits", classes);
     }
 
+    /// <summary>
+    /// A linear classifier head, logits = x·Wᵀ + b (one Gemm), for features of <paramref name="inputs"/> values,
+    /// e.g. the pooled 512 features of a frozen ResNet18.
+    /// </summary>
+    public static Model LinearClassifier(int inputs, int classes = 10, int seed = 0)
+    {
+        var (m, b, rng) = Start($"linear_{inputs}_{classes}", seed);
+        var x = Input(m, "x", new Dim("n"), inputs);
+        return Finish(m, Linear(b, rng, x, inputs, classes, "fc"), "logits", classes);
+    }
+
     private readonly record struct Dim(string Name);
 
     private static (Model, GraphBuilder, Random) Start(string name, int seed)

@@ -1,4 +1,3 @@
-using System.Reflection;
 using OnnxRev.Runtime;
 using OnnxRev.Schema;
 using OnnxRev.Serialization;
@@ -12,15 +11,9 @@ namespace OnnxRev.Tests.Cli;
 /// </summary>
 public class LegacyExportTests
 {
-    private static string PackageModel(string relative)
-    {
-        string root = typeof(LegacyExportTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "NuGetPackageRoot").Value!;
-        string path = Path.Combine(root, "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", relative);
-        Assert.That(File.Exists(path), Is.True, $"{path} missing: the test project's PackageDownload should have fetched it");
-        return path;
-    }
+    private static string PackageModel(string relative) => PackageModels.Path(relative);
 
-    private static readonly string[] Models = { "ResNet18Onnx/ResNet18.onnx", "ResNetPrepOnnx/ResNetPreprocess.onnx" };
+    private static readonly string[] Models = { PackageModels.ResNet18, PackageModels.ResNetPreprocess };
 
     [TestCaseSource(nameof(Models))]
     public void RoundTripIsIdenticalAndBitIdenticalInOrt(string relative)

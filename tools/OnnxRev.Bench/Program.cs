@@ -14,9 +14,13 @@ internal static class Program
             Console.WriteLine("  in a child process and reports peak RSS / model bytes (goal <= 1.5) and whether every weight byte survived.");
             Console.WriteLine("Usage: onnxrev-bench train-step [--depth 8] [--width 256] [--batch 4096] [--threads 2] [--steps 20] [--warmup 3] [--rounds 3] [--peer PATH]");
             Console.WriteLine("  Median training-step time of the ORT training graph vs the TorchSharp peer (tools/peers/torchsharp/build.sh), alternating.");
+            Console.WriteLine("Usage: onnxrev-bench finetune-resnet18 [--train N (2000)] [--test N (1000)] [--epochs E (20)] [--threads T (2)] [--seed S (0)] [-o MODEL] [--data DIR]");
+            Console.WriteLine("  Fine-tunes a linear head on CNTK's pretrained ResNet18 (NuGet, frozen) on Fashion-MNIST; accuracy before/after;");
+            Console.WriteLine("  writes preprocess + ResNet18 + head as one opset-8 model and checks it on 100 test images.");
             return args.Length == 0 ? 2 : 0;
         }
         if (args[0] == "train-step") return TrainStep(args);
+        if (args[0] == "finetune-resnet18") return FineTuneBenchmark.Run(args);
         if (args[0] != "external-data") { Console.Error.WriteLine($"onnxrev-bench: unknown benchmark '{args[0]}'"); return 2; }
         double gb = 2.6;
         string dir = Path.Combine(Path.GetTempPath(), "onnxrev-bench");
