@@ -65,6 +65,73 @@ public static class ModelZoo
         return Finish(m, Linear(b, rng, x, inputs, classes, "fc"), "logits", classes);
     }
 
+    /// <summary>
+    /// Reversible (additive-coupling, RevNet) MLP, the same module as <c>RevMLP</c> in models/fixtures/make_fixtures.py:
+    /// h = Linear_in(x); x1, x2 = the halves of h along the last axis (Split); per block i:
+    /// y1 = x1 + F_i(x2); y2 = x2 + G_i(y1); logits = Linear_out(Concat(x1, x2)), with F_i and G_i =
+    /// Linear(GELU(Linear(LN(·)))) on width/2 (width/2 → width → width/2).
+    /// Names follow PyTorch's export of that module: initializers <c>F.{i}.0.weight</c> (LayerNorm), <c>F.{i}.1.weight</c>,
+    /// <c>F.{i}.3.bias</c>, … (likewise <c>G.{i}</c>), <c>inp.*</c>, <c>out.*</c>; nodes carry module scopes
+    /// (<c>/F.{i}/F.{i}.1/Gemm</c>, outputs <c>…_output_0</c>), the coupling adds are top-level <c>/Add</c>, <c>/Add_1</c>, …
+    /// Each block's nodes are contiguous in the graph: F_i, its add, G_i, its add.
+    /// </summary>
+    /// <param name="depth">Coupling blocks (≥ 1).</param>
+    /// <param name="width">Width of the hidden state; even (each half is width/2).</param>
+    /// <param name="inputs">Input features.</param>
+    /// <param name="classes">Output logits.</param>
+    /// <param name="seed">Seed of the PyTorch-default initialization.</param>
+    public static Model RevMlp(int depth, int width, int inputs = 64, int classes = 10, int seed = 0)
+    {
+        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "a RevMLP needs at least one block");
+        if (width < 2 || width % 2 != 0) throw new ArgumentOutOfRangeException(nameof(width), width, "a RevMLP's width must be even (the hidden state is split in halves)");
+        var (m, b, rng) = Start($"revmlp_d{depth}_w{width}", seed);
+        var x = Input(m, "x", new Dim("n"), inputs);
+        int half = width / 2;
+        var h = Linear(b, rng, x, inputs, width, "inp", scope: "/inp");
+        var sizes = b.Initializer(Tensor.FromInt64s("", new long[] { 2 }, new long[] { half, half }), "split_sizes");
+        var halves = ScopedOps(b, "Split", new[] { h, sizes }, 2, new[] { Attr.FromInt("axis", -1) }, "");
+        Value x1 = halves[0], x2 = halves[1];
+        for (int i = 0; i < depth; i++)
+        {
+            var y1 = ScopedOp(b, "Add", new[] { x1, CouplingFunction(b, rng, x2, half, $"F.{i}") }, null, "");
+            var y2 = ScopedOp(b, "Add", new[] { x2, CouplingFunction(b, rng, y1, half, $"G.{i}") }, null, "");
+            (x1, x2) = (y1, y2);
+        }
+        var joined = ScopedOp(b, "Concat", new[] { x1, x2 }, new[] { Attr.FromInt("axis", -1) }, "");
+        return Finish(m, Linear(b, rng, joined, width, classes, "out", scope: "/out"), "logits", classes);
+    }
+
+    /// <summary>F or G of a coupling block: Sequential(LayerNorm, Linear(h→2h), GELU, Linear(2h→h)) named as PyTorch names it.</summary>
+    private static Value CouplingFunction(GraphBuilder b, Random rng, Value x, int half, string module)
+    {
+        string scope = "/" + module;
+        var n = LayerNorm(b, x, half, $"{module}.0", scope: $"{scope}/{module}.0");
+        var u = Linear(b, rng, n, half, 2 * half, $"{module}.1", scope: $"{scope}/{module}.1");
+        u = Gelu(b, u, scope: $"{scope}/{module}.2");
+        return Linear(b, rng, u, 2 * half, half, $"{module}.3", scope: $"{scope}/{module}.3");
+    }
+
+    /// <summary>
+    /// A node named the way PyTorch's exporter names it: <c>{scope}/{op}</c> (made unique with _1, _2, …), its outputs
+    /// <c>{node}_output_{k}</c>.
+    /// </summary>
+    private static Value[] ScopedOps(GraphBuilder b, string opType, IEnumerable<Value> inputs, int outputCount, IEnumerable<Attr>? attributes, string scope)
+    {
+        string nodeName = b.FreshName($"{scope}/{opType}");
+        var outputs = Enumerable.Range(0, outputCount).Select(k => new Value(b.FreshName($"{nodeName}_output_{k}"))).ToArray();
+        var node = new Node(opType, inputs, outputs, name: nodeName);
+        if (attributes is not null) node.Attributes.AddRange(attributes);
+        b.Graph.Append(node);
+        return outputs;
+    }
+
+    private static Value ScopedOp(GraphBuilder b, string opType, IEnumerable<Value> inputs, IEnumerable<Attr>? attributes, string scope) =>
+        ScopedOps(b, opType, inputs, 1, attributes, scope)[0];
+
+    /// <summary>A node named by <paramref name="scope"/> when given (PyTorch style), else by the builder's hint.</summary>
+    private static Value Emit(GraphBuilder b, string opType, Value[] inputs, Attr[]? attributes, string hint, string? scope) =>
+        scope is null ? b.Op(opType, inputs, attributes, hint: hint) : ScopedOp(b, opType, inputs, attributes, scope);
+
     private readonly record struct Dim(string Name);
 
     private static (Model, GraphBuilder, Random) Start(string name, int seed)
@@ -105,12 +172,12 @@ public static class ModelZoo
     private static Func<float> Uniform(Random rng, double bound) => () => (float)((rng.NextDouble() * 2 - 1) * bound);
 
     /// <summary>y = x·Wᵀ + b as Gemm(transB=1), W [out, in] as PyTorch stores it.</summary>
-    private static Value Linear(GraphBuilder b, Random rng, Value x, int fanIn, int fanOut, string name)
+    private static Value Linear(GraphBuilder b, Random rng, Value x, int fanIn, int fanOut, string name, string? scope = null)
     {
         double bound = 1 / Math.Sqrt(fanIn);
         var w = Param(b, name + ".weight", new long[] { fanOut, fanIn }, Uniform(rng, bound));
         var bias = Param(b, name + ".bias", new long[] { fanOut }, Uniform(rng, bound));
-        return b.Op("Gemm", new[] { x, w, bias }, new[] { Attr.FromInt("transB", 1) }, hint: name);
+        return Emit(b, "Gemm", new[] { x, w, bias }, new[] { Attr.FromInt("transB", 1) }, name, scope);
     }
 
     private static Value Conv(GraphBuilder b, Random rng, Value x, int cin, int cout, string name)
@@ -124,18 +191,19 @@ public static class ModelZoo
     private static Value MaxPool(GraphBuilder b, Value x) =>
         b.Op("MaxPool", new[] { x }, new[] { Attr.FromInts("kernel_shape", new long[] { 2, 2 }), Attr.FromInts("strides", new long[] { 2, 2 }) });
 
-    private static Value LayerNorm(GraphBuilder b, Value x, int width, string name)
+    private static Value LayerNorm(GraphBuilder b, Value x, int width, string name, string? scope = null)
     {
         var scale = Param(b, name + ".weight", new long[] { width }, () => 1f);
         var bias = Param(b, name + ".bias", new long[] { width }, () => 0f);
-        return b.Op("LayerNormalization", new[] { x, scale, bias }, new[] { Attr.FromInt("axis", -1), Attr.FromFloat("epsilon", 1e-5f) }, hint: name);
+        return Emit(b, "LayerNormalization", new[] { x, scale, bias }, new[] { Attr.FromInt("axis", -1), Attr.FromFloat("epsilon", 1e-5f) }, name, scope);
     }
 
     /// <summary>Exact GELU as opset 17 spells it: x·½(1 + erf(x/√2)).</summary>
-    private static Value Gelu(GraphBuilder b, Value x)
+    private static Value Gelu(GraphBuilder b, Value x, string? scope = null)
     {
         Value C(float v) => b.Initializer(Tensor.FromFloats("", Array.Empty<long>(), new[] { v }), "gelu_const");
-        var e = b.Op("Erf", new[] { b.Op("Div", new[] { x, C(MathF.Sqrt(2)) }) });
-        return b.Op("Mul", new[] { b.Op("Mul", new[] { x, b.Op("Add", new[] { e, C(1) }) }), C(0.5f) });
+        Value Op(string op, Value l, Value r) => Emit(b, op, new[] { l, r }, null, op.ToLowerInvariant(), scope);
+        var e = Emit(b, "Erf", new[] { Op("Div", x, C(MathF.Sqrt(2))) }, null, "erf", scope);
+        return Op("Mul", Op("Mul", x, Op("Add", e, C(1))), C(0.5f));
     }
 }

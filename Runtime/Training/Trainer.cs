@@ -59,6 +59,12 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>
+    /// ONNX Runtime's CPU arena statistics of the training-step session (peak bytes in use at once, …), or null where
+    /// ORT does not report them; see <see cref="MemoryStats.CpuArenaStats"/>.
+    /// </summary>
+    public ArenaStats? StepArenaStats() => MemoryStats.CpuArenaStats(_step);
+
     /// <summary>Completed optimizer steps.</summary>
     public long StepCount { get; private set; }
 

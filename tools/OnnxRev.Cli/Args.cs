@@ -2,8 +2,8 @@ using System.Globalization;
 
 namespace OnnxRev.Cli;
 
-/// <summary>A command-line option: its long name, an optional short alias, whether it takes a value, and its help line.</summary>
-internal sealed record OptionSpec(string Name, string Help, bool TakesValue = true, string? Alias = null, string ValueName = "VALUE");
+/// <summary>A command-line option: its long name, an optional short alias, whether it takes a value, and its help line (none when <paramref name="Hidden"/>: internal options the tool passes to itself).</summary>
+internal sealed record OptionSpec(string Name, string Help, bool TakesValue = true, string? Alias = null, string ValueName = "VALUE", bool Hidden = false);
 
 /// <summary>A mistake on the command line (unknown option, missing value): exit code 2 with a hint to --help.</summary>
 internal sealed class UsageException(string message) : OnnxRevException(message);

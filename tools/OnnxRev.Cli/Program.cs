@@ -8,7 +8,7 @@ namespace OnnxRev.Cli;
 /// <summary>The `onnxrev` command: dispatch, help, and the exit-code contract (0 ok, 1 a check failed, 2 bad usage or input).</summary>
 internal static class Program
 {
-    private static readonly ICommand[] Commands = { new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand() };
+    private static readonly ICommand[] Commands = { new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(), new BenchMemoryCommand() };
 
     private static int Main(string[] argv) => Execute(argv);
 
@@ -70,7 +70,7 @@ internal static class Program
             "",
             "Commands:",
         };
-        lines.AddRange(Commands.Select(c => $"  {c.Name,-10} {c.Summary}"));
+        lines.AddRange(Commands.Select(c => $"  {c.Name,-13} {c.Summary}"));
         lines.Add("");
         lines.Add("Every command accepts --json (one JSON object on stdout), --verbose and --help.");
         lines.Add("Exit codes: 0 success; 1 a check you asked for failed; 2 bad usage or bad input (one line on stderr, nothing written).");
@@ -80,7 +80,7 @@ internal static class Program
     private static string CommandHelp(ICommand c)
     {
         var lines = new List<string> { $"Usage: {c.Usage}", "", c.Description, "", "Options:" };
-        foreach (var o in c.Options.Concat(Args.Common))
+        foreach (var o in c.Options.Concat(Args.Common).Where(o => !o.Hidden))
         {
             string flag = (o.Alias is null ? "    " : $"-{o.Alias}, ") + $"--{o.Name}" + (o.TakesValue ? $" {o.ValueName}" : "");
             lines.Add($"  {flag,-30} {o.Help}");
