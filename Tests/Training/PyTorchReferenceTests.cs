@@ -15,6 +15,7 @@ public class PyTorchReferenceTests
     [TestCase("revmlp_d8", "store")]
     [TestCase("revmlp_d8", "reversible")]
     [TestCase("resmlp_d8", "recompute")]
+    [TestCase("revmlp_d8", "recompute")]
     public void GradMatchesAutograd(string name, string memory)
     {
         string refs = Path.Combine(RepoPaths.Fixtures, name + "_grads");

@@ -2,13 +2,17 @@ using OnnxRev.Ir;
 
 namespace OnnxRev.Passes.Autodiff.Memory;
 
+/// <summary>A coupling block trained with checkpoint recompute instead of reversal.</summary>
+public sealed record RecomputedCoupling(CouplingBlock Block);
+
 /// <summary>
 /// Recompute and reversible activation plans. Each block's twins are emitted the first time a rule asks
 /// for one of its values (in backward order), and depend on the gradient already flowing into the
 /// block, so ONNX Runtime cannot run them early (which would keep them alive as long as storing) and
 /// common-subexpression elimination cannot merge them with their forward originals.
 /// <code>
-/// recompute:  h' = h + 0·Σ dOut;  interior(branch) ← branch(h')           (stores block inputs only)
+/// recompute:  h' = h + 0·Σ dOut;  interior(branch) ← branch(h')           (stores block inputs only;
+///             coupling blocks store x2 and y1 and recompute F and G from them)
 /// reversible: y1' = y1 (+ 0·Σ dY2 for the last block, else y1 rebuilt by the next block), y2' likewise;
 ///             x2 = y2' − G(y1');  x1 = y1' − F(x2);  interior(F, G) ← the recomputed F(x2), G(y1')
 /// </code>
@@ -34,6 +38,9 @@ public sealed class ActivationPlan : IActivationPlan
                     foreach (var n in c.F.Nodes.Concat(c.G.Nodes)) foreach (var o in n.Outputs) _blockOf[o] = i;
                     _blockOf[c.X1] = i; _blockOf[c.X2] = i; _blockOf[c.Y1] = i; _blockOf[c.Y2] = i;
                     break;
+                case RecomputedCoupling rc:
+                    foreach (var n in rc.Block.F.Nodes.Concat(rc.Block.G.Nodes)) foreach (var o in n.Outputs) _blockOf[o] = i;
+                    break;
             }
         }
     }
@@ -47,14 +54,15 @@ public sealed class ActivationPlan : IActivationPlan
         var g = model.Graph;
         List<object> blocks = mode switch
         {
-            MemoryMode.Recompute => BlockFinder.Residual(g).Cast<object>().ToList(),
+            MemoryMode.Recompute => BlockFinder.Residual(g).Cast<object>()
+                .Concat(BlockFinder.Coupling(g).Select(c => (object)new RecomputedCoupling(c))).ToList(),
             MemoryMode.Reversible => BlockFinder.Coupling(g).Cast<object>().ToList(),
             _ => throw new ArgumentException("no plan for store mode", nameof(mode)),
         };
         if (blocks.Count == 0)
             throw new OnnxRevException(mode == MemoryMode.Reversible
                 ? "--memory reversible found no additive coupling blocks (y1 = x1 + F(x2); y2 = x2 + G(y1)); convert residual blocks with the 'coupling' pass, or use --memory recompute"
-                : "--memory recompute found no residual blocks (h = h + F(h)); use --memory store");
+                : "--memory recompute found no residual (h = h + F(h)) or coupling blocks; use --memory store");
         foreach (var n in blocks.SelectMany(Nodes))
             if (IsRandom(n))
                 throw new OnnxRevException($"{n.Describe()} draws random numbers inside a {(mode == MemoryMode.Reversible ? "reversible" : "recomputed")} block; the recomputation would draw different ones. Disable it (inference mode) or use --memory store");
@@ -65,6 +73,7 @@ public sealed class ActivationPlan : IActivationPlan
     {
         ResidualBlock r => r.Branch.Nodes,
         CouplingBlock c => c.F.Nodes.Concat(c.G.Nodes),
+        RecomputedCoupling rc => rc.Block.F.Nodes.Concat(rc.Block.G.Nodes),
         _ => Array.Empty<Node>(),
     };
 
@@ -90,6 +99,13 @@ public sealed class ActivationPlan : IActivationPlan
             {
                 var h = AfterBackwardReaches(r.Input, ctx);
                 Clone(r.Branch, h, ctx);
+                break;
+            }
+            case RecomputedCoupling rc:
+            {
+                // Stored: x2 (F's input) and y1 (G's input); F and G are recomputed from them.
+                Clone(rc.Block.G, AfterBackwardReaches(rc.Block.Y1, ctx), ctx);
+                Clone(rc.Block.F, AfterBackwardReaches(rc.Block.X2, ctx), ctx);
                 break;
             }
             case CouplingBlock c:

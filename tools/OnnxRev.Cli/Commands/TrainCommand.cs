@@ -77,7 +77,7 @@ internal sealed class TrainCommand : ICommand
             CheckpointEvery = args.GetInt("checkpoint-every", 100, min: 1),
             Resume = args.Has("resume"),
             MaxSteps = maxSteps > 0 ? maxSteps : null,
-            Progress = new ProgressBar(output).Report,
+            Progress = new ProgressBar().Report,
         };
         if (trainerOptions.Resume && trainerOptions.CheckpointDir is null) throw new UsageException("--resume needs --checkpoint DIR");
         string? outDir = Path.GetDirectoryName(Path.GetFullPath(outPath));
@@ -127,7 +127,7 @@ internal sealed class TrainCommand : ICommand
     }
 
     /// <summary>A one-line progress bar on stderr (redrawn in place on a terminal, a line every few seconds otherwise).</summary>
-    private sealed class ProgressBar(Output output)
+    private sealed class ProgressBar
     {
         private DateTime _last = DateTime.MinValue;
 
@@ -143,7 +143,6 @@ internal sealed class TrainCommand : ICommand
                 $"epoch {p.Epoch + 1} [{new string('#', filled)}{new string('.', 30 - filled)}] {frac,4:P0} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.SamplesPerSecond:F0} samples/s");
             if (tty) Console.Error.Write("\r" + line);
             else Console.Error.WriteLine(line);
-            _ = output;
         }
     }
 }
