@@ -19,9 +19,7 @@ internal sealed class EvalCommand : ICommand
     {
         new("data", "dataset (file or folder)", ValueName: "DATA"),
         new("batch", "batch size (default 256)", ValueName: "B"),
-        new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
-        new("threads", "intra-op threads", ValueName: "N"),
-    }.Concat(TrainingArgs.Data).ToList();
+    }.Concat(RuntimeOptions.Specs).Concat(TrainingArgs.Data).ToList();
 
     public int Run(Args args, Output output)
     {

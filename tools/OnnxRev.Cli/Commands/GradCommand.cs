@@ -27,10 +27,7 @@ internal sealed class GradCommand : ICommand
         new("input", "the data batch as a TensorProto file", ValueName: "X.pb"),
         new("labels", "the labels as a TensorProto file", ValueName: "Y.pb"),
         new("out", "folder for loss.pb and the gradients", Alias: "o", ValueName: "DIR"),
-        new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
-        new("threads", "intra-op threads", ValueName: "N"),
-        new("optimization", "ONNX Runtime graph optimizations (default all)", ValueName: "LEVEL"),
-    }.Concat(TrainingArgs.Loss).ToList();
+    }.Concat(RuntimeOptions.Specs).Concat(TrainingArgs.Loss).ToList();
 
     public int Run(Args args, Output output)
     {

@@ -26,11 +26,8 @@ internal sealed class RunCommand : ICommand
         new("compare", "folder with expected output_N.pb files", ValueName: "DIR"),
         new("rtol", "relative tolerance for --compare (default 1e-4)", ValueName: "R"),
         new("atol", "absolute tolerance for --compare (default 1e-5)", ValueName: "A"),
-        new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
-        new("threads", "intra-op threads (default: ONNX Runtime's choice)", ValueName: "N"),
-        new("optimization", "ONNX Runtime graph optimizations: none, basic, extended, all (default all)", ValueName: "LEVEL"),
         new("out", "write the outputs as output_N.pb into DIR", Alias: "o", ValueName: "DIR"),
-    };
+    }.Concat(RuntimeOptions.Specs).ToList();
 
     public int Run(Args args, Output output)
     {
@@ -87,6 +84,14 @@ internal sealed class RunCommand : ICommand
 /// <summary>The ONNX Runtime options every command shares: device, threads, optimization level.</summary>
 internal static class RuntimeOptions
 {
+    /// <summary>The options <see cref="From"/> reads, for every command that runs ONNX Runtime.</summary>
+    public static readonly OptionSpec[] Specs =
+    {
+        new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
+        new("threads", "intra-op threads (default: ONNX Runtime's choice)", ValueName: "N"),
+        new("optimization", "ONNX Runtime graph optimizations: none, basic, extended, all (default all)", ValueName: "LEVEL"),
+    };
+
     /// <summary>Reads --device, --threads and --optimization.</summary>
     public static RunnerOptions From(Args args, OptimizationLevel fallback = OptimizationLevel.All)
     {

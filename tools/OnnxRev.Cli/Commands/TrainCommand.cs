@@ -42,11 +42,8 @@ internal sealed class TrainCommand : ICommand
         new("checkpoint-every", "steps between checkpoints (default 100)", ValueName: "N"),
         new("resume", "continue from --checkpoint", TakesValue: false),
         new("max-steps", "stop after this many steps in total", ValueName: "N"),
-        new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
-        new("threads", "intra-op threads", ValueName: "N"),
-        new("optimization", "ONNX Runtime graph optimizations (default all)", ValueName: "LEVEL"),
         new("out", "trained inference model", Alias: "o", ValueName: "OUT"),
-    }.Concat(TrainingArgs.Loss).Concat(TrainingArgs.Optimizer).Concat(TrainingArgs.Data).ToList();
+    }.Concat(RuntimeOptions.Specs).Concat(TrainingArgs.Loss).Concat(TrainingArgs.Optimizer).Concat(TrainingArgs.Data).ToList();
 
     public int Run(Args args, Output output)
     {
