@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using OnnxRev.Passes.Autodiff;
+using OnnxRev.Passes.Autodiff.Memory;
 using OnnxRev.Runtime;
 using OnnxRev.Runtime.Data;
 using OnnxRev.Runtime.Training;
@@ -13,7 +14,7 @@ internal sealed class TrainCommand : ICommand
 {
     public string Name => "train";
     public string Summary => "train a model on a dataset (forward, loss, backward and optimizer in one ONNX graph)";
-    public string Usage => "onnxrev train MODEL --data TRAIN [--validation VAL | --validation-split F] [--loss L] [--optimizer adamw|sgd] [--lr LR] [--epochs N] [--batch B] [--trainable SPEC] [--checkpoint DIR [--checkpoint-every N] [--resume]] [--seed S] [--device cpu|cuda] -o OUT [--json]";
+    public string Usage => "onnxrev train MODEL --data TRAIN [--validation VAL | --validation-split F] [--loss L] [--optimizer adamw|sgd] [--lr LR] [--epochs N] [--batch B] [--trainable SPEC] [--memory store|recompute|reversible|auto [--memory-budget BYTES]] [--checkpoint DIR [--checkpoint-every N] [--resume]] [--seed S] [--device cpu|cuda] -o OUT [--json]";
     public string Description =>
         "Builds a training step for MODEL (forward, loss, backward, optimizer update: standard ONNX ops only) and runs it\n" +
         "with ONNX Runtime, parameters and optimizer state resident in ORT between steps. Data: a CSV/CSV.gz (features then\n" +
@@ -43,6 +44,7 @@ internal sealed class TrainCommand : ICommand
         new("resume", "continue from --checkpoint", TakesValue: false),
         new("max-steps", "stop after this many steps in total", ValueName: "N"),
         new("out", "trained inference model", Alias: "o", ValueName: "OUT"),
+        new("memory-budget", "with --memory auto: bytes the training step may use (plain, or with a K/M/G/T suffix: 512M, 2G; default: the memory available to the process)", ValueName: "BYTES"),
     }.Concat(RuntimeOptions.Specs).Concat(TrainingArgs.Loss).Concat(TrainingArgs.Optimizer).Concat(TrainingArgs.Data).ToList();
 
     public int Run(Args args, Output output)
@@ -52,7 +54,8 @@ internal sealed class TrainCommand : ICommand
         string dataPath = args.Require("data");
         if (args.Get("validation") is not null && args.Get("validation-split") is not null)
             throw new UsageException("give either --validation or --validation-split, not both");
-        var options = TrainingArgs.ParseTraining(args);
+        var (memoryMode, memoryBudget) = TrainingArgs.ParseTrainMemory(args);
+        var options = TrainingArgs.ParseTraining(args, memory: memoryMode ?? MemoryMode.Store);
         var schedule = args.GetChoice("schedule", "constant", "constant", "cosine", "warmup-cosine") switch
         {
             "cosine" => LrSchedule.Cosine,
@@ -91,6 +94,25 @@ internal sealed class TrainCommand : ICommand
             (train, validation) = train.Split(f, seed);
         }
 
+        // The planner's estimate for the strategy used (and, with auto, the choice).
+        MemoryPlan? plan = null;
+        if (memoryMode is null)
+        {
+            long budget = memoryBudget ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            plan = MemoryPlanner.Plan(model, trainerOptions.BatchSize, budget, options.Trainable, options.Optimizer.StateNames.Count, options.Untie);
+            Console.Error.Write(plan.Table());
+            Console.Error.WriteLine($"--memory auto: {MemoryPlanner.Name(plan.Choice)} at batch {trainerOptions.BatchSize}: {plan.Reason}" +
+                (memoryBudget is null ? " (budget: the memory available to the process)" : "") +
+                (options.LoraRank > 0 ? "; state counts full training, not LoRA adapters" : ""));
+            options = options with { Memory = plan.Choice };
+        }
+        else
+        {
+            try { plan = MemoryPlanner.Plan(model, trainerOptions.BatchSize, null, options.Trainable, options.Optimizer.StateNames.Count, options.Untie); }
+            catch (OnnxRevException) { plan = null; } // the estimate is informational here
+        }
+        long? estimate = plan?.Estimates.FirstOrDefault(e => e.Mode == options.Memory && e.Available)?.TotalBytes;
+
         var artifacts = TrainingGraphBuilder.Build(model, options);
         using var trainer = new Trainer(artifacts, trainerOptions);
         EvalResult? before = validation is null || trainerOptions.Resume ? null : trainer.Evaluate(validation);
@@ -98,7 +120,19 @@ internal sealed class TrainCommand : ICommand
         var result = trainer.Fit(train);
         Console.Error.WriteLine();
         var after = validation is null ? null : trainer.Evaluate(validation);
-        ModelWriter.Save(trainer.Export(model), outPath);
+        var trained = trainer.Export(model);
+        ModelWriter.Save(trained, outPath);
+
+        // --memory reversible: how well each coupling block's inputs are rebuilt from its outputs, with the trained
+        // weights, on the first batch of the training data (as the reversible backward rebuilds them, block by block
+        // from each stack's end).
+        IReadOnlyList<BlockReconstruction>? rebuilt = null;
+        if (options.Memory == MemoryMode.Reversible)
+        {
+            rebuilt = ReconstructionCheck.Run(trained, train, trainerOptions.BatchSize, trainerOptions.Runner);
+            foreach (var r in rebuilt)
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"block {r.Block}: max |rebuilt - forward| = {r.MaxAbsError:G3} (activations up to {r.Scale:G3}; relative {r.Relative:G3})"));
+        }
 
         var json = new JsonObject
         {
@@ -116,7 +150,32 @@ internal sealed class TrainCommand : ICommand
             ["parameters"] = artifacts.Parameters.Sum(p => p.Initial.ElementCount),
             ["seconds"] = Math.Round(result.Seconds, 3),
             ["peak_bytes"] = MemoryStats.PeakRssBytes(),
+            ["memory_strategy"] = MemoryPlanner.Name(options.Memory),
+            ["memory_estimate_bytes"] = estimate,
         };
+        if (memoryMode is null && plan is not null)
+        {
+            json["memory_budget_bytes"] = plan.BudgetBytes;
+            json["memory_fits"] = plan.Fits;
+            json["memory_estimates"] = new JsonArray(plan.Estimates.Where(e => e.Available).Select(e => (JsonNode)new JsonObject
+            {
+                ["strategy"] = MemoryPlanner.Name(e.Mode),
+                ["activation_bytes"] = e.ActivationBytes,
+                ["state_bytes"] = e.StateBytes,
+                ["total_bytes"] = e.TotalBytes,
+            }).ToArray());
+        }
+        if (rebuilt is not null)
+        {
+            json["reconstruction_error"] = rebuilt.Count == 0 ? 0 : rebuilt.Max(r => r.MaxAbsError);
+            json["reconstruction_relative_error"] = rebuilt.Count == 0 ? 0 : rebuilt.Max(r => r.Relative);
+            json["reconstruction_errors"] = new JsonArray(rebuilt.Select(r => (JsonNode)new JsonObject
+            {
+                ["block"] = r.Block,
+                ["max_abs_error"] = r.MaxAbsError,
+                ["scale"] = r.Scale,
+            }).ToArray());
+        }
         if (after is not null) output.Line(string.Create(CultureInfo.InvariantCulture, $"validation after training: accuracy {after.Accuracy:P2}, loss {after.Loss:F4}"));
         output.Line(string.Create(CultureInfo.InvariantCulture, $"{result.Steps} steps in {result.Seconds:F1} s, final loss {result.FinalLoss:F4}; wrote {outPath}"));
         output.Result(json);

@@ -16,7 +16,7 @@ internal static class TrainingArgs
         new("lora", "train rank-R LoRA adapters on the selected Gemm/MatMul weights (base frozen; merged into the weights on export)", ValueName: "R"),
         new("lora-alpha", "LoRA α; the adapter is scaled by α/R (default α = R)", ValueName: "A"),
         new("untie", "shared initializers that get one copy per use before training: constant (default: all-equal ones such as fresh LayerNorm scales that exporters merge), all, none", ValueName: "MODE"),
-        new("memory", "store (default): keep every activation; recompute: residual blocks keep only their input and recompute the rest; reversible: coupling blocks keep nothing and rebuild their inputs from their outputs", ValueName: "MODE"),
+        new("memory", "store (default): keep every activation; recompute: residual blocks keep only their input and recompute the rest; reversible: coupling blocks keep nothing and rebuild their inputs from their outputs; auto (train only): the fastest one whose estimate fits --memory-budget", ValueName: "MODE"),
     };
 
     public static readonly OptionSpec[] Optimizer =
@@ -49,8 +49,25 @@ internal static class TrainingArgs
 
     public static TrainableSpec ParseTrainable(Args a) => new(a.Get("trainable") ?? "all");
 
-    public static TrainingOptions ParseTraining(Args a, OptimizerOptions? optimizer = null) =>
-        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0), ParseMemory(a));
+    public static TrainingOptions ParseTraining(Args a, OptimizerOptions? optimizer = null, MemoryMode? memory = null) =>
+        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0), memory ?? ParseMemory(a));
+
+    /// <summary>
+    /// train's --memory (store, recompute, reversible or auto: Mode null) and --memory-budget (auto only; plain bytes or
+    /// a K/M/G/T suffix, binary). A budget without auto, or one that does not parse, is a usage error.
+    /// </summary>
+    public static (MemoryMode? Mode, long? Budget) ParseTrainMemory(Args a)
+    {
+        bool auto = a.GetChoice("memory", "store", "store", "recompute", "reversible", "auto") == "auto";
+        long? budget = null;
+        if (a.Get("memory-budget") is { } text)
+        {
+            if (!auto) throw new UsageException("--memory-budget applies to --memory auto only");
+            budget = OnnxRev.Passes.Autodiff.Memory.MemoryPlanner.ParseBytes(text)
+                ?? throw new UsageException($"option '--memory-budget' must be a positive byte count such as 1073741824, 512M or 2G, got '{text}'");
+        }
+        return (auto ? null : ParseMemory(a), budget);
+    }
 
     public static MemoryMode ParseMemory(Args a) => a.GetChoice("memory", "store", "store", "recompute", "reversible") switch
     {
