@@ -130,7 +130,7 @@ public static class BlockFinder
     /// <summary>
     /// Coupling blocks <c>y1 = x1 + F(x2); y2 = x2 + G(y1)</c>, in graph order; also the scaled form
     /// <c>y1 = λ·x1 + F(x2); y2 = β·x2 + G(y1)</c> (λ, β constants; either Mul operand order; each Mul read only by its Add).
-    /// The unscaled reading is tried first, so models without such Muls are matched as before.
+    /// Models without such Muls are matched as before.
     /// </summary>
     public static IReadOnlyList<CouplingBlock> Coupling(Graph g)
     {
@@ -143,9 +143,11 @@ public static class BlockFinder
             // y2 = x2 + G(y1) followed by the next block's y1' = y1 + F'(y2) also reads as a coupling: blocks
             // are taken in graph order and may not share an Add.
             if (taken.Contains(addF)) continue;
-            for (int scaled = 0; scaled < 2; scaled++)
             for (int side = 0; side < 2; side++)
+            for (int scaled = 1; scaled >= 0; scaled--)
             {
+                // An operand λ·x1 (a Mul by a constant read only here) is read as the scaled form first, so the block's
+                // x1 is the Mul's input (what the previous block produced); without such a Mul, as before.
                 var x1 = addF.Inputs[side];
                 var fOut = addF.Inputs[1 - side];
                 if (x1 is null || fOut is null) continue;

