@@ -1,5 +1,6 @@
 using OnnxRev.Passes.Cleanup;
 using OnnxRev.Passes.Cleanup.Shapes;
+using OnnxRev.Passes.Reversible;
 
 namespace OnnxRev.Passes;
 
@@ -33,6 +34,7 @@ public static class StandardPasses
             PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
+            PassRegistry.Register(new("coupling", "chains of residual blocks become additive coupling blocks (pairs: y1 = x1 + F(x2), y2 = x2 + G(y1); changes the function) for --memory reversible", () => new CouplingConversion()));
         }
     }
 }

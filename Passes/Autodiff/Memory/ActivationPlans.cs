@@ -15,6 +15,7 @@ public sealed record RecomputedCoupling(CouplingBlock Block);
 ///             coupling blocks store x2 and y1 and recompute F and G from them)
 /// reversible: y1' = y1 (+ 0·Σ dY2 for the last block, else y1 rebuilt by the next block), y2' likewise;
 ///             x2 = y2' − G(y1');  x1 = y1' − F(x2);  interior(F, G) ← the recomputed F(x2), G(y1')
+///             (scaled blocks y1 = λ·x1 + F(x2), y2 = β·x2 + G(y1): x2 = (y2' − G(y1'))/β, x1 = (y1' − F(x2))/λ)
 /// </code>
 /// </summary>
 public sealed class ActivationPlan : IActivationPlan
@@ -37,6 +38,8 @@ public sealed class ActivationPlan : IActivationPlan
                 case CouplingBlock c:
                     foreach (var n in c.F.Nodes.Concat(c.G.Nodes)) foreach (var o in n.Outputs) _blockOf[o] = i;
                     _blockOf[c.X1] = i; _blockOf[c.X2] = i; _blockOf[c.Y1] = i; _blockOf[c.Y2] = i;
+                    if (c.ScaleX1 is { } m1) _blockOf[m1.Outputs[0]] = i;
+                    if (c.ScaleX2 is { } m2) _blockOf[m2.Outputs[0]] = i;
                     break;
                 case RecomputedCoupling rc:
                     foreach (var n in rc.Block.F.Nodes.Concat(rc.Block.G.Nodes)) foreach (var o in n.Outputs) _blockOf[o] = i;
@@ -112,11 +115,10 @@ public sealed class ActivationPlan : IActivationPlan
             {
                 Value y1 = Input(c.Y1, ctx), y2 = Input(c.Y2, ctx);
                 var gOut = Clone(c.G, y1, ctx);
-                var x2 = ctx.Builder.Op("Sub", new[] { y2, gOut }, hint: c.X2.Name + "_rebuilt");
-                ctx.Alias(x2, c.X2);
+                // Scaled (MEFT) blocks: y2 − G(y1) is β·x2 (the Mul's twin), x2 = that / β; likewise x1 = (y1 − F(x2)) / λ.
+                var x2 = Unscale(ctx.Builder.Op("Sub", new[] { y2, gOut }, hint: c.X2.Name + (c.ScaleX2 is null ? "_rebuilt" : "_scaled_rebuilt")), c.ScaleX2, c.Beta, c.X2, ctx);
                 var fOut = Clone(c.F, x2, ctx);
-                var x1 = ctx.Builder.Op("Sub", new[] { y1, fOut }, hint: c.X1.Name + "_rebuilt");
-                ctx.Alias(x1, c.X1);
+                var x1 = Unscale(ctx.Builder.Op("Sub", new[] { y1, fOut }, hint: c.X1.Name + (c.ScaleX1 is null ? "_rebuilt" : "_scaled_rebuilt")), c.ScaleX1, c.Lambda, c.X1, ctx);
                 _twins[c.Y1] = y1;
                 _twins[c.Y2] = y2;
                 _twins[c.X1] = x1;
@@ -124,6 +126,23 @@ public sealed class ActivationPlan : IActivationPlan
                 break;
             }
         }
+    }
+
+    /// <summary>
+    /// <paramref name="difference"/> is x (unscaled block: aliased to it) or s·x (the Mul's twin); returns the rebuilt x.
+    /// </summary>
+    private Value Unscale(Value difference, Node? mul, Value? scale, Value x, BackwardContext ctx)
+    {
+        if (mul is null || scale is null)
+        {
+            ctx.Alias(difference, x);
+            return difference;
+        }
+        _twins[mul.Outputs[0]] = difference;
+        ctx.Alias(difference, mul.Outputs[0]);
+        var rebuilt = ctx.Builder.Op("Div", new[] { difference, scale }, hint: x.Name + "_rebuilt");
+        ctx.Alias(rebuilt, x);
+        return rebuilt;
     }
 
     /// <summary>A reversible block's output as the backward sees it: rebuilt by the next block, or the stored value tied to the backward.</summary>
