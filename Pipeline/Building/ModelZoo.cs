@@ -55,6 +55,74 @@ public static class ModelZoo
     }
 
     /// <summary>
+    /// A tiny pre-LN vision transformer (ViT) for <paramref name="image"/>² images of <paramref name="channels"/> channels:
+    /// patch embedding Conv(channels→width, kernel = stride = patch) to T = (image/patch)² tokens, plus a learned position
+    /// embedding; per block i two residual sub-blocks on the token stream,
+    /// h = h + Attn_i(LN(h)) (multi-head self-attention, softmax(Q·Kᵀ/√d)·V, output projection) and
+    /// h = h + MLP_i(LN(h)) (width → 2·width → width, exact GELU); then a final LayerNorm, the mean over tokens
+    /// (ReduceMean) and a linear head. Shapes are static except the batch dimension "n".
+    /// Names follow timm's VisionTransformer: <c>patch_embed.proj.*</c>, <c>pos_embed</c>, <c>blocks.{i}.norm1.*</c>,
+    /// <c>blocks.{i}.attn.{q,k,v,proj}.*</c>, <c>blocks.{i}.norm2.*</c>, <c>blocks.{i}.mlp.{fc1,fc2}.*</c>, <c>norm.*</c>,
+    /// <c>head.*</c>. Token-wise linear layers are MatMul + Add with the weight stored [in, out] (PyTorch's [out, in]
+    /// transposed); the head is a Gemm like the other zoo models. Initialization: PyTorch's defaults (uniform ±1/√fan_in,
+    /// LayerNorm 1 and 0), the position embedding uniform ±0.02.
+    /// The 2·depth residual sub-blocks form one chain, so the <c>coupling</c> pass (pairs) turns it into depth coupling
+    /// blocks (F = attention, G = MLP of the same block).
+    /// </summary>
+    /// <param name="depth">Transformer blocks (≥ 1).</param>
+    /// <param name="width">Token width (embedding dimension); a multiple of <paramref name="heads"/>.</param>
+    /// <param name="heads">Attention heads.</param>
+    /// <param name="patch">Patch side; divides <paramref name="image"/>.</param>
+    /// <param name="image">Image side.</param>
+    /// <param name="channels">Image channels.</param>
+    /// <param name="classes">Output logits.</param>
+    /// <param name="seed">Seed of the initialization.</param>
+    public static Model VitTiny(int depth, int width, int heads, int patch = 7, int image = 28, int channels = 1, int classes = 10, int seed = 0)
+    {
+        if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "a ViT needs at least one block");
+        if (heads < 1 || width < heads || width % heads != 0) throw new ArgumentOutOfRangeException(nameof(width), width, $"the width must be a positive multiple of the {heads} heads");
+        if (patch < 1 || image % patch != 0) throw new ArgumentOutOfRangeException(nameof(patch), patch, $"the patch side must divide the image side {image}");
+        var (m, b, rng) = Start($"vit_d{depth}_w{width}_h{heads}", seed);
+        var x = Input(m, "x", new Dim("n"), channels, image, image);
+        int grid = image / patch, tokens = grid * grid, dh = width / heads;
+        Value Shape(params long[] dims) => b.Initializer(Tensor.FromInt64s("", new long[] { dims.Length }, dims), "shape");
+        Value Perm(Value v, params long[] perm) => b.Op("Transpose", new[] { v }, new[] { Attr.FromInts("perm", perm) });
+
+        // Patch embedding: [n, c, H, W] → Conv → [n, width, g, g] → [n, width, T] → [n, T, width]; + position embedding.
+        double bound = 1 / Math.Sqrt(channels * patch * patch);
+        var pw = Param(b, "patch_embed.proj.weight", new long[] { width, channels, patch, patch }, Uniform(rng, bound));
+        var pb = Param(b, "patch_embed.proj.bias", new long[] { width }, Uniform(rng, bound));
+        var conv = b.Op("Conv", new[] { x, pw, pb }, new[]
+        {
+            Attr.FromInts("kernel_shape", new long[] { patch, patch }), Attr.FromInts("strides", new long[] { patch, patch }),
+        }, hint: "patch_embed.proj");
+        var h = Perm(b.Op("Reshape", new[] { conv, Shape(0, width, tokens) }), 0, 2, 1);
+        var pos = Param(b, "pos_embed", new long[] { 1, tokens, width }, Uniform(rng, 0.02));
+        h = b.Op("Add", new[] { h, pos }, hint: "pos_embed_add");
+
+        var scale = b.Initializer(Tensor.FromFloats("", Array.Empty<long>(), new[] { (float)(1 / Math.Sqrt(dh)) }), "attn_scale");
+        for (int i = 0; i < depth; i++)
+        {
+            string blk = $"blocks.{i}";
+            // Attention: q, k, v [n, T, w] → heads [n, H, T, dh]; softmax(q·kᵀ/√dh)·v → [n, T, w] → proj.
+            var n1 = LayerNorm(b, h, width, $"{blk}.norm1");
+            var q = Perm(b.Op("Reshape", new[] { TokenLinear(b, rng, n1, width, width, $"{blk}.attn.q"), Shape(0, tokens, heads, dh) }), 0, 2, 1, 3);
+            var k = Perm(b.Op("Reshape", new[] { TokenLinear(b, rng, n1, width, width, $"{blk}.attn.k"), Shape(0, tokens, heads, dh) }), 0, 2, 3, 1);
+            var v = Perm(b.Op("Reshape", new[] { TokenLinear(b, rng, n1, width, width, $"{blk}.attn.v"), Shape(0, tokens, heads, dh) }), 0, 2, 1, 3);
+            var scores = b.Op("Mul", new[] { b.Op("MatMul", new[] { q, k }, hint: $"{blk}.attn.qk"), scale }, hint: $"{blk}.attn.scores");
+            var attn = b.Op("Softmax", new[] { scores }, new[] { Attr.FromInt("axis", -1) }, hint: $"{blk}.attn.softmax");
+            var ctx = b.Op("Reshape", new[] { Perm(b.Op("MatMul", new[] { attn, v }, hint: $"{blk}.attn.av"), 0, 2, 1, 3), Shape(0, tokens, width) });
+            h = b.Op("Add", new[] { h, TokenLinear(b, rng, ctx, width, width, $"{blk}.attn.proj") }, hint: $"{blk}.attn_out");
+            // MLP: width → 2·width → width with exact GELU.
+            var n2 = LayerNorm(b, h, width, $"{blk}.norm2");
+            var u = Gelu(b, TokenLinear(b, rng, n2, width, 2 * width, $"{blk}.mlp.fc1"));
+            h = b.Op("Add", new[] { h, TokenLinear(b, rng, u, 2 * width, width, $"{blk}.mlp.fc2") }, hint: $"{blk}.mlp_out");
+        }
+        var pooled = b.Op("ReduceMean", new[] { LayerNorm(b, h, width, "norm") }, new[] { Attr.FromInts("axes", new long[] { 1 }), Attr.FromInt("keepdims", 0) }, hint: "pool");
+        return Finish(m, Linear(b, rng, pooled, width, classes, "head"), "logits", classes);
+    }
+
+    /// <summary>
     /// A linear classifier head, logits = x·Wᵀ + b (one Gemm), for features of <paramref name="inputs"/> values,
     /// e.g. the pooled 512 features of a frozen ResNet18.
     /// </summary>
@@ -178,6 +246,15 @@ public static class ModelZoo
         var w = Param(b, name + ".weight", new long[] { fanOut, fanIn }, Uniform(rng, bound));
         var bias = Param(b, name + ".bias", new long[] { fanOut }, Uniform(rng, bound));
         return Emit(b, "Gemm", new[] { x, w, bias }, new[] { Attr.FromInt("transB", 1) }, name, scope);
+    }
+
+    /// <summary>A linear layer applied to every token of [n, T, in]: MatMul(x, W) + b, W stored [in, out].</summary>
+    private static Value TokenLinear(GraphBuilder b, Random rng, Value x, int fanIn, int fanOut, string name)
+    {
+        double bound = 1 / Math.Sqrt(fanIn);
+        var w = Param(b, name + ".weight", new long[] { fanIn, fanOut }, Uniform(rng, bound));
+        var bias = Param(b, name + ".bias", new long[] { fanOut }, Uniform(rng, bound));
+        return b.Op("Add", new[] { b.Op("MatMul", new[] { x, w }, hint: name), bias }, hint: name + "_bias");
     }
 
     private static Value Conv(GraphBuilder b, Random rng, Value x, int cin, int cout, string name)
