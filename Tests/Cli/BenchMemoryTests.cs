@@ -89,6 +89,24 @@ public class BenchMemoryTests
     }
 
     [Test]
+    public void VitFamily_AllStrategies_ReversibleOnTheCouplingVit()
+    {
+        var r = CliRunner.Run(new[] { "bench-memory", "--family", "vit", "--strategy", "store,recompute,reversible", "--heads", "4" }.Concat(Small).ToArray());
+        var results = Results(r, 6);
+        int k = 0;
+        foreach (var strategy in new[] { "store", "recompute", "reversible" })
+            foreach (int depth in new[] { 2, 4 })
+            {
+                AssertSensible(results[k]!, strategy, depth);
+                string expected = strategy == "reversible" ? $"vit_coupling_d{depth}_w32_h4" : $"vit_d{depth}_w32_h4";
+                Assert.That((string?)results[k]!["model"], Is.EqualTo(expected));
+                k++;
+            }
+        Assert.That((int)r.Json["inputs"]!, Is.EqualTo(784));
+        Assert.That((int)r.Json["heads"]!, Is.EqualTo(4));
+    }
+
+    [Test]
     public void HelpDescribesTheCommand_AndHidesTheInternalOption()
     {
         var r = CliRunner.Run("bench-memory", "--help");
@@ -100,7 +118,7 @@ public class BenchMemoryTests
 
     [TestCase("no family", "--depths", "2", "|--family")]
     [TestCase("unknown family", "--family", "cnn", "--depths", "2", "|--family")]
-    [TestCase("vit", "--family", "vit", "--depths", "2", "|not available yet")]
+    [TestCase("vit width not a multiple of heads", "--family", "vit", "--depths", "2", "--width", "30", "--heads", "4", "|--heads")]
     [TestCase("no depths", "--family", "resmlp", "|--depths")]
     [TestCase("zero depth", "--family", "resmlp", "--depths", "0,4", "|--depths")]
     [TestCase("word depth", "--family", "resmlp", "--depths", "8,deep", "|--depths")]

@@ -18,13 +18,14 @@ internal sealed class BenchMemoryCommand : ICommand
 {
     private static readonly string[] Families = { "resmlp", "revmlp", "vit" };
     private static readonly string[] Strategies = { "store", "recompute", "reversible" };
-    private const int Inputs = 64, Classes = 10;
+    private const int Inputs = 64, Classes = 10, VitPixels = 784;
 
     public string Name => "bench-memory";
     public string Summary => "peak memory and step time of training a model family at several depths, per memory strategy";
-    public string Usage => "onnxrev bench-memory --family resmlp|revmlp|vit --depths 8,16,… [--width W] [--batch B] [--strategy store,recompute,reversible] [--steps N] [--warmup N] [--device cpu|cuda] [--threads N] [--plot FILE.png|FILE.svg] [--json]";
+    public string Usage => "onnxrev bench-memory --family resmlp|revmlp|vit --depths 8,16,… [--width W] [--heads H] [--batch B] [--strategy store,recompute,reversible] [--steps N] [--warmup N] [--device cpu|cuda] [--threads N] [--plot FILE.png|FILE.svg] [--json]";
     public string Description =>
-        "Builds the family's model at each depth (untrained, seeded; 64 input features, 10 classes), builds its training\n" +
+        "Builds the family's model at each depth (untrained, seeded; 64 input features — vit: 1×28×28 images — 10 classes),\n" +
+        "builds its training\n" +
         "step (cross-entropy, AdamW) with the memory strategy, and runs warm-up plus timed steps on seeded random data.\n" +
         "Each strategy × depth runs in a fresh child process, so peak_bytes is that process's whole peak resident set\n" +
         "(VmHWM: runtime, model, sessions, parameters, optimizer state and the step's activations).\n" +
@@ -32,7 +33,10 @@ internal sealed class BenchMemoryCommand : ICommand
         "revmlp = additive-coupling RevMLP (y1 = x1 + F(x2), y2 = x2 + G(y1) on the two halves of the width).\n" +
         "'reversible' needs coupling blocks: on the resmlp family it measures the RevMLP of the same width and depth —\n" +
         "a different function (and fewer parameters) than the residual MLP, compared at equal width and depth.\n" +
-        "vit is not available yet. Per result: strategy, depth, peak_bytes, state_bytes (4 bytes × parameters × (1 weight\n" +
+        "vit = ModelZoo.VitTiny (patch 7 on 1×28×28 random images, 16 tokens, --heads heads; per block an attention and an\n" +
+        "MLP residual sub-block); 'reversible' on vit measures the coupling-converted ViT (the coupling pass, pairs: each\n" +
+        "block's attention and MLP become F and G of one coupling block) — like resmlp → RevMLP, a different function.\n" +
+        "Per result: strategy, depth, peak_bytes, state_bytes (4 bytes × parameters × (1 weight\n" +
         "+ 1 gradient + optimizer states)), step_seconds (median of the timed steps), arena_max_in_use_bytes (ONNX\n" +
         "Runtime's CPU arena peak for the step session; null where not reported), steps_peak_bytes (peak resident set\n" +
         "from just before the first step; null where the peak cannot be reset), parameters. On --device cuda the\n" +
@@ -44,9 +48,10 @@ internal sealed class BenchMemoryCommand : ICommand
     };
     public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
     {
-        new("family", "resmlp, revmlp or vit (vit: not available yet)", ValueName: "NAME"),
+        new("family", "resmlp, revmlp or vit", ValueName: "NAME"),
         new("depths", "comma-separated block counts, e.g. 8,16,32", ValueName: "D1,D2,…"),
         new("width", "hidden width (default 256; even for revmlp and the reversible strategy)", ValueName: "W"),
+        new("heads", "attention heads of the vit family (default 4; divides the width)", ValueName: "H"),
         new("batch", "samples per step (default 256)", ValueName: "B"),
         new("strategy", "comma-separated memory strategies: store (default), recompute, reversible", ValueName: "S1,S2,…"),
         new("steps", "timed steps per measurement (default 5)", ValueName: "N"),
@@ -65,7 +70,7 @@ internal sealed class BenchMemoryCommand : ICommand
     }
 
     /// <summary>The validated options.</summary>
-    private sealed record Plan(string Family, IReadOnlyList<int> Depths, int Width, int Batch, IReadOnlyList<string> Strategies,
+    private sealed record Plan(string Family, IReadOnlyList<int> Depths, int Width, int Heads, int Batch, IReadOnlyList<string> Strategies,
         int Steps, int Warmup, int Seed, string Device, int Threads, string? Plot);
 
     private Plan Parse(Args args)
@@ -73,15 +78,16 @@ internal sealed class BenchMemoryCommand : ICommand
         if (args.Positionals.Count > 0) throw new UsageException($"'onnxrev bench-memory' takes no positional arguments, got '{args.Positionals[0]}'; see 'onnxrev bench-memory --help'");
         string family = args.Require("family");
         if (!Families.Contains(family)) throw new UsageException($"option '--family' must be one of {string.Join(", ", Families)}, got '{family}'");
-        if (family == "vit") throw new UsageException("family 'vit' is not available yet in bench-memory; use --family resmlp or revmlp");
         var depths = IntList(args.Require("depths"), "depths");
         int width = args.GetInt("width", 256, min: 1);
+        int heads = args.GetInt("heads", 4, min: 1);
+        if (family == "vit" && width % heads != 0) throw new UsageException($"option '--width' must be a multiple of --heads ({heads}) for the vit family, got {width}");
         int batch = args.GetInt("batch", 256, min: 1);
         var strategies = (args.Get("strategy") ?? "store").Split(',', StringSplitOptions.TrimEntries).ToList();
         foreach (var s in strategies)
             if (!Strategies.Contains(s)) throw new UsageException($"option '--strategy' takes a comma-separated list of {string.Join(", ", Strategies)}, got '{s}'");
         if (strategies.Distinct().Count() != strategies.Count) throw new UsageException($"option '--strategy' names a strategy twice: '{args.Get("strategy")}'");
-        if (width % 2 != 0 && (family == "revmlp" || strategies.Contains("reversible")))
+        if (width % 2 != 0 && (family == "revmlp" || (family != "vit" && strategies.Contains("reversible"))))
             throw new UsageException($"option '--width' must be even for {(family == "revmlp" ? "the revmlp family" : "the reversible strategy")} (coupling blocks split the hidden state in halves), got {width}");
         int steps = args.GetInt("steps", 5, min: 1);
         int warmup = args.GetInt("warmup", 2, min: 0);
@@ -96,7 +102,7 @@ internal sealed class BenchMemoryCommand : ICommand
             string? dir = Path.GetDirectoryName(Path.GetFullPath(plot));
             if (dir is null || !Directory.Exists(dir)) throw new OnnxRevException($"output folder '{dir}' of --plot does not exist");
         }
-        return new Plan(family, depths, width, batch, strategies, steps, warmup, seed, device, threads, plot);
+        return new Plan(family, depths, width, heads, batch, strategies, steps, warmup, seed, device, threads, plot);
     }
 
     private static List<int> IntList(string text, string option)
@@ -138,8 +144,9 @@ internal sealed class BenchMemoryCommand : ICommand
         {
             ["family"] = p.Family,
             ["width"] = p.Width,
+            ["heads"] = p.Family == "vit" ? p.Heads : null,
             ["batch"] = p.Batch,
-            ["inputs"] = Inputs,
+            ["inputs"] = p.Family == "vit" ? VitPixels : Inputs,
             ["classes"] = Classes,
             ["steps"] = p.Steps,
             ["warmup"] = p.Warmup,
@@ -171,7 +178,7 @@ internal sealed class BenchMemoryCommand : ICommand
         foreach (var a in prefix) psi.ArgumentList.Add(a);
         var childArgs = new List<string>
         {
-            "bench-memory", "--one", "--json", "--family", p.Family, "--depths", I(depth), "--width", I(p.Width), "--batch", I(p.Batch),
+            "bench-memory", "--one", "--json", "--family", p.Family, "--depths", I(depth), "--width", I(p.Width), "--heads", I(p.Heads), "--batch", I(p.Batch),
             "--strategy", strategy, "--steps", I(p.Steps), "--warmup", I(p.Warmup), "--seed", I(p.Seed), "--device", p.Device,
         };
         if (p.Threads > 0) childArgs.AddRange(new[] { "--threads", I(p.Threads) });
@@ -239,7 +246,12 @@ internal sealed class BenchMemoryCommand : ICommand
             if (points.Length == 0) continue;
             var line = plot.Add.Scatter(points.Select(t => t.Depth).ToArray(), points.Select(t => t.MiB).ToArray());
             // On the resmlp family, 'reversible' is measured on the RevMLP of the same width and depth: say so on the plot.
-            line.LegendText = strategy == "reversible" && p.Family == "resmlp" ? "reversible (RevMLP)" : strategy;
+            line.LegendText = strategy != "reversible" ? strategy : p.Family switch
+            {
+                "resmlp" => "reversible (RevMLP)",
+                "vit" => "reversible (coupling ViT)",
+                _ => strategy,
+            };
             line.LineWidth = 2;
             line.MarkerSize = 8;
         }
@@ -282,21 +294,28 @@ internal sealed class BenchMemoryCommand : ICommand
             "reversible" => MemoryMode.Reversible,
             _ => MemoryMode.Store,
         };
-        // Reversible needs coupling blocks: the resmlp family is measured as the RevMLP of the same width and depth.
+        // Reversible needs coupling blocks: the resmlp family is measured as the RevMLP of the same width and depth,
+        // the vit family as the ViT after the coupling pass (pairs).
         bool coupling = p.Family == "revmlp" || mode == MemoryMode.Reversible;
-        var model = coupling
-            ? ModelZoo.RevMlp(depth, p.Width, Inputs, Classes, p.Seed)
-            : ModelZoo.ResidualMlp(depth, p.Width, Inputs, Classes, p.Seed);
+        var (model, modelName) = (p.Family, coupling) switch
+        {
+            ("vit", false) => (ModelZoo.VitTiny(depth, p.Width, p.Heads, classes: Classes, seed: p.Seed), $"vit_d{depth}_w{p.Width}_h{p.Heads}"),
+            ("vit", true) => (CouplingVit(depth, p.Width, p.Heads, p.Seed), $"vit_coupling_d{depth}_w{p.Width}_h{p.Heads}"),
+            (_, true) => (ModelZoo.RevMlp(depth, p.Width, Inputs, Classes, p.Seed), $"revmlp_d{depth}_w{p.Width}"),
+            _ => (ModelZoo.ResidualMlp(depth, p.Width, Inputs, Classes, p.Seed), $"resmlp_d{depth}_w{p.Width}"),
+        };
+        int[] sampleShape = p.Family == "vit" ? new[] { 1, 28, 28 } : new[] { Inputs };
+        int sampleSize = sampleShape.Aggregate(1, (a, b) => a * b);
         var optimizer = new OptimizerOptions(OptimizerKind.AdamW, WeightDecay: 0.01);
         var artifacts = TrainingGraphBuilder.Build(model, new TrainingOptions(new LossOptions(LossKind.CrossEntropy), optimizer, TrainableSpec.All, Memory: mode));
         long parameters = artifacts.Parameters.Sum(t => t.Initial.ElementCount);
         long stateBytes = 4 * parameters * (2 + optimizer.StateNames.Count);
 
         var rng = new Random(p.Seed + 1);
-        var features = new float[(long)p.Batch * Inputs];
+        var features = new float[(long)p.Batch * sampleSize];
         for (int i = 0; i < features.Length; i++) features[i] = (float)(rng.NextDouble() * 2 - 1);
         var labels = Enumerable.Range(0, p.Batch).Select(_ => (long)rng.Next(Classes)).ToArray();
-        var data = new Dataset(features, labels, new[] { Inputs }, Classes, "random batch");
+        var data = new Dataset(features, labels, sampleShape, Classes, "random batch");
 
         int total = p.Warmup + p.Steps;
         var times = new List<double>();
@@ -345,7 +364,7 @@ internal sealed class BenchMemoryCommand : ICommand
             ["peak_bytes"] = peak,
             ["state_bytes"] = stateBytes,
             ["step_seconds"] = Math.Round(median, 6),
-            ["model"] = coupling ? $"revmlp_d{depth}_w{p.Width}" : $"resmlp_d{depth}_w{p.Width}",
+            ["model"] = modelName,
             ["parameters"] = parameters,
             ["arena_max_in_use_bytes"] = arena?.MaxInUse,
             ["arena_total_allocated_bytes"] = arena?.TotalAllocated,
@@ -355,6 +374,15 @@ internal sealed class BenchMemoryCommand : ICommand
             ["final_loss"] = double.IsFinite(lastLoss) ? lastLoss : fit.FinalLoss,
         });
         return 0;
+    }
+
+    /// <summary>ModelZoo.VitTiny after the coupling pass (pairs): depth coupling blocks, F = attention, G = MLP.</summary>
+    internal static OnnxRev.Ir.Model CouplingVit(int depth, int width, int heads, int seed)
+    {
+        var model = ModelZoo.VitTiny(depth, width, heads, seed: seed);
+        var pass = new OnnxRev.Passes.Reversible.CouplingConversion();
+        if (!pass.Run(model).Modified) throw new InvalidOperationException("the coupling pass found no residual chain in the ViT");
+        return model;
     }
 
     private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
