@@ -17,9 +17,13 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench finetune-resnet18 [--train N (2000)] [--test N (1000)] [--epochs E (20)] [--threads T (2)] [--seed S (0)] [-o MODEL] [--data DIR]");
             Console.WriteLine("  Fine-tunes a linear head on CNTK's pretrained ResNet18 (NuGet, frozen) on Fashion-MNIST; accuracy before/after;");
             Console.WriteLine("  writes preprocess + ResNet18 + head as one opset-8 model and checks it on 100 test images.");
+            Console.WriteLine("Usage: onnxrev-bench vit-curves [--depth 4] [--width 64] [--heads 4] [--batch 64] [--train 4096] [--test 1000] [--epochs 1] [--lr 1e-3] [--seed 0] [--threads 2] [--tolerance 1e-4] [--plot FILE.png] [--data DIR]");
+            Console.WriteLine("  Trains ModelZoo.VitTiny on Fashion-MNIST with store and recompute, and its coupling conversion with store and reversible,");
+            Console.WriteLine("  each in a child process from the same seed; per-step losses, test accuracy, peak RSS; exit 1 when a pair's losses differ.");
             return args.Length == 0 ? 2 : 0;
         }
         if (args[0] == "train-step") return TrainStep(args);
+        if (args[0] == "vit-curves") return VitCurvesBenchmark.Run(args);
         if (args[0] == "finetune-resnet18") return FineTuneBenchmark.Run(args);
         if (args[0] != "external-data") { Console.Error.WriteLine($"onnxrev-bench: unknown benchmark '{args[0]}'"); return 2; }
         double gb = 2.6;
