@@ -25,8 +25,8 @@ internal sealed class BenchMemoryCommand : ICommand
     public string Usage => "onnxrev bench-memory --family resmlp|revmlp|vit --depths 8,16,… [--width W] [--heads H] [--batch B] [--strategy store,recompute,reversible] [--steps N] [--warmup N] [--device cpu|cuda] [--threads N] [--plot FILE.png|FILE.svg] [--json]";
     public string Description =>
         "Builds the family's model at each depth (untrained, seeded; 64 input features — vit: 1×28×28 images — 10 classes),\n" +
-        "builds its training\n" +
-        "step (cross-entropy, AdamW) with the memory strategy, and runs warm-up plus timed steps on seeded random data.\n" +
+        "builds its training step (cross-entropy, AdamW) with the memory strategy, and runs warm-up plus timed steps on\n" +
+        "seeded random data.\n" +
         "Each strategy × depth runs in a fresh child process, so peak_bytes is that process's whole peak resident set\n" +
         "(VmHWM: runtime, model, sessions, parameters, optimizer state and the step's activations).\n" +
         "Families: resmlp = pre-LN residual MLP (h += Linear(GELU(Linear(LN(h)))), width → 2·width → width);\n" +
@@ -50,7 +50,7 @@ internal sealed class BenchMemoryCommand : ICommand
     {
         new("family", "resmlp, revmlp or vit", ValueName: "NAME"),
         new("depths", "comma-separated block counts, e.g. 8,16,32", ValueName: "D1,D2,…"),
-        new("width", "hidden width (default 256; even for revmlp and the reversible strategy)", ValueName: "W"),
+        new("width", "hidden width (default 256; even for revmlp and for reversible on resmlp)", ValueName: "W"),
         new("heads", "attention heads of the vit family (default 4; divides the width)", ValueName: "H"),
         new("batch", "samples per step (default 256)", ValueName: "B"),
         new("strategy", "comma-separated memory strategies: store (default), recompute, reversible", ValueName: "S1,S2,…"),
