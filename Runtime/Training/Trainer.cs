@@ -52,10 +52,9 @@ public sealed class Trainer : IDisposable
             : OrtMemoryInfo.DefaultInstance;
         foreach (var p in artifacts.Parameters)
         {
-            var data = p.Initial.ToFloatArray();
             var dims = p.Initial.Dims.ToArray();
-            _current[p.Name] = OrtValue.CreateTensorValueFromMemory(data, dims);
-            foreach (var s in p.StateInputs) _current[s] = OrtValue.CreateTensorValueFromMemory(new float[data.Length], dims);
+            _current[p.Name] = Native(dims, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p.Initial.ReadRawBytes()));
+            foreach (var s in p.StateInputs) _current[s] = Native(dims, ReadOnlySpan<float>.Empty);
         }
     }
 
@@ -64,6 +63,18 @@ public sealed class Trainer : IDisposable
     /// ORT does not report them; see <see cref="MemoryStats.CpuArenaStats"/>.
     /// </summary>
     public ArenaStats? StepArenaStats() => MemoryStats.CpuArenaStats(_step);
+
+    /// <summary>
+    /// A float tensor in ONNX Runtime's own CPU memory (not the managed heap), filled from <paramref name="data"/>
+    /// or with zeros: when the first step replaces it, its memory goes back to the system at once.
+    /// </summary>
+    private static OrtValue Native(long[] dims, ReadOnlySpan<float> data)
+    {
+        var value = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, dims);
+        var span = value.GetTensorMutableDataAsSpan<float>();
+        if (data.IsEmpty) span.Clear(); else data.CopyTo(span);
+        return value;
+    }
 
     /// <summary>Completed optimizer steps.</summary>
     public long StepCount { get; private set; }
@@ -247,12 +258,12 @@ public sealed class Trainer : IDisposable
         foreach (var name in _current.Keys.ToList())
         {
             if (!c.Tensors.TryGetValue(name, out var t)) throw new OnnxRevException($"the checkpoint has no tensor '{name}'; it belongs to another model or training setup");
-            var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(TensorEncoding.InlineRawBytes(t)).ToArray();
+            var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(TensorEncoding.InlineRawBytes(t));
             var dims = t.Dims.ToArray();
             if (dims.Aggregate(1L, (a, b) => a * b) != _current[name].GetTensorTypeAndShape().ElementCount)
                 throw new OnnxRevException($"checkpoint tensor '{name}' has shape [{string.Join(",", dims)}], which does not fit the model");
             _current[name].Dispose();
-            _current[name] = OrtValue.CreateTensorValueFromMemory(data, dims);
+            _current[name] = Native(dims, data);
         }
         StepCount = c.Step;
         return new BatchPosition(c.Epoch, c.Batch);

@@ -343,9 +343,12 @@ internal sealed class BenchMemoryCommand : ICommand
         // the peak is then reset so that the steps' own peak can be reported too.
         model = null!;
         artifacts = null!;
-        GC.Collect();
+        // Give the graph-building garbage back to the system (compacting the large-object heap), so that what the
+        // steps add is not hidden behind memory the process merely keeps committed.
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect();
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         long? setupPeak = MemoryStats.PeakRssBytes();
         long? before = MemoryStats.CurrentRssBytes();
         bool reset = MemoryStats.TryResetPeakRss();
