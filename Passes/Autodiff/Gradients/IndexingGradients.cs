@@ -58,7 +58,7 @@ public static class IndexingGradients
             long d = dims[axis].Value;
             long step = steps?[i] ?? 1;
             if (step == 0) throw new OnnxRevException($"{g.Node.Describe()} has a zero step");
-            var (start, count) = Normalize(starts[i], ends[i], step, d);
+            var (start, count) = SliceRange.Of(d, starts[i], ends[i], step);
             if (step == 1)
             {
                 pads[axis] = start;
@@ -76,22 +76,6 @@ public static class IndexingGradients
                 : g.Ops.Transpose(g.Op("MatMul", g.Ops.Transpose(dy, swap), p), swap);
         }
         g.SetInputGrad(0, pads.Any(v => v != 0) ? PadZeros(g, dy, pads) : dy);
-    }
-
-    /// <summary>ONNX Slice semantics along one axis of size <paramref name="d"/>: the first index taken and how many.</summary>
-    internal static (long Start, long Count) Normalize(long start, long end, long step, long d)
-    {
-        if (start < 0) start += d;
-        if (end < 0) end += d;
-        if (step > 0)
-        {
-            start = Math.Clamp(start, 0, d);
-            end = Math.Clamp(end, 0, d);
-            return (start, end > start ? (end - start + step - 1) / step : 0);
-        }
-        start = Math.Clamp(start, 0, d - 1);
-        end = Math.Clamp(end, -1, d - 1);
-        return (start, start > end ? (start - end - step - 1) / -step : 0);
     }
 
     /// <summary>Indices as int64 in [0, D): negative ones counted from the end of <paramref name="data"/>'s axis.</summary>

@@ -134,21 +134,7 @@ internal static class IndexKernels
             int ax = norm[i];
             long d = x.Dims[ax], step = steps[i];
             if (step == 0) throw new FoldDeclinedException("slice step 0");
-            long start = starts[i] < 0 ? starts[i] + d : starts[i];
-            long end = ends[i] < 0 ? ends[i] + d : ends[i];
-            long count;
-            if (step > 0)
-            {
-                start = Math.Clamp(start, 0, d);
-                end = Math.Clamp(end, 0, d);
-                count = end > start ? (end - start - 1) / step + 1 : 0;
-            }
-            else
-            {
-                start = Math.Clamp(start, 0, d - 1);
-                end = Math.Clamp(end, -1, d - 1);
-                count = start > end ? (start - end - 1) / (step == long.MinValue ? long.MaxValue : -step) + 1 : 0;
-            }
+            var (start, count) = SliceRange.Of(d, starts[i], ends[i], step);
             dims[ax] = count;
             strides[ax] = inStrides[ax] * step;
             if (count > 0) offset += start * inStrides[ax];

@@ -123,7 +123,7 @@ internal static class DataRules
     {
         if (c.Data(0) is not { } data || c.Shape(0) is not { Length: 1 }) return;
         if (IndexingShapes.SliceParameters(c, 1) is not { } p) return;
-        var (first, count) = IndexingShapes.SliceRange(data.Length, p.Starts[0], p.Ends[0], p.Steps[0]);
+        var (first, count) = SliceRange.Of(data.Length, p.Starts[0], p.Ends[0], p.Steps[0]);
         var taken = new Dim[count];
         for (long i = 0; i < count; i++) taken[i] = data[first + i * p.Steps[0]];
         c.SetData(0, taken);

@@ -28,22 +28,6 @@ internal static class IndexingShapes
         return (starts, ends, normalized, steps);
     }
 
-    /// <summary>The indices Slice takes along an axis of length <paramref name="length"/>: first index, count and step.</summary>
-    internal static (long First, long Count) SliceRange(long length, long start, long end, long step)
-    {
-        if (start < 0) start += length;
-        if (end < 0) end += length;
-        if (step > 0)
-        {
-            start = Math.Clamp(start, 0, length);
-            end = Math.Clamp(end, 0, length);
-            return (start, end > start ? (end - start + step - 1) / step : 0);
-        }
-        start = Math.Clamp(start, -1, length - 1);
-        end = Math.Clamp(end, -1, length - 1);
-        return (start, start > end ? (start - end - step - 1) / -step : 0);
-    }
-
     private static void Slice(NodeContext c)
     {
         var x = c.Shape(0);
@@ -59,7 +43,7 @@ internal static class IndexingShapes
         for (int k = 0; k < s.Axes.Length; k++)
         {
             int a = s.Axes[k];
-            if (x[a].IsKnown) output[a] = Dim.Of(SliceRange(x[a].Value, s.Starts[k], s.Ends[k], s.Steps[k]).Count);
+            if (x[a].IsKnown) output[a] = Dim.Of(SliceRange.Of(x[a].Value, s.Starts[k], s.Ends[k], s.Steps[k]).Count);
             else if (!(s.Starts[k] == 0 && s.Steps[k] == 1 && s.Ends[k] >= int.MaxValue)) output[a] = Dim.Unknown;
         }
         c.SetOutput(0, c.Type(0), output);
