@@ -180,30 +180,9 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Accuracy and mean cross-entropy of the eval graph's first output (logits) against the labels.</summary>
-    public EvalResult Evaluate(Dataset data, int batchSize = 256)
-    {
-        data = data.ReshapeFor(_inputShape, _dataInput);
-        var it = new BatchIterator(data, batchSize, 0, shuffle: false, dropLast: false);
-        string output = _eval.Outputs[0].Name;
-        var session = _eval.Session;
-        using var runOptions = new RunOptions();
-        var metrics = new ClassifierMetrics();
-        while (it.TryNext(out var batch))
-        {
-            var shape = new long[] { batch.Count }.Concat(data.SampleShape.Select(d => (long)d)).ToArray();
-            var features = batch.Count == batchSize ? batch.Features : batch.Features.AsSpan(0, batch.Count * data.FeatureCount).ToArray();
-            using var x = OrtValue.CreateTensorValueFromMemory(features, shape);
-            using var binding = session.CreateIoBinding();
-            binding.BindInput(_dataInput, x);
-            foreach (var p in _a.Parameters) binding.BindInput(p.Name, _current[p.Name]);
-            binding.BindOutputToDevice(output, OrtMemoryInfo.DefaultInstance);
-            try { session.RunWithBinding(runOptions, binding); }
-            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("eval", e); }
-            using var outs = binding.GetOutputValues();
-            metrics.Add(outs[0].GetTensorDataAsSpan<float>(), batch.Labels, batch.Count);
-        }
-        return metrics.Result;
-    }
+    public EvalResult Evaluate(Dataset data, int batchSize = 256) =>
+        Evaluation.Classify(_eval, _eval.Inputs.First(i => i.Name == _dataInput), data, batchSize,
+            _a.Parameters.ToDictionary(p => p.Name, p => _current[p.Name]));
 
     /// <summary>Host copies of the current parameter (and state) values, by name.</summary>
     public Dictionary<string, TensorProto> Snapshot(bool includeStates)
