@@ -34,7 +34,17 @@ public static class StandardPasses
             PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
-            PassRegistry.Register(new("coupling", "chains of residual blocks become additive coupling blocks (pairs: y1 = x1 + F(x2), y2 = x2 + G(y1); changes the function) for --memory reversible", () => new CouplingConversion()));
+            PassRegistry.Register(new("coupling", "chains of residual blocks become additive coupling blocks (pairs: y1 = x1 + F(x2), y2 = x2 + G(y1); changes the function; meft: scaled, starts from the pretrained function) for --memory reversible",
+                o => new CouplingConversion(new CouplingOptions(
+                    o.GetChoice("coupling-variant", "pairs", "pairs", "meft") == "meft" ? CouplingVariant.Meft : CouplingVariant.Pairs,
+                    (float)o.GetDouble("coupling-lambda", 0.1), (float)o.GetDouble("coupling-beta", 1.0), o.GetInt("coupling-rank", 8, min: 1))),
+                new PassOptionSpec[]
+                {
+                    new("coupling-variant", "coupling: pairs (default) or meft", "V"),
+                    new("coupling-lambda", "coupling meft: λ, the scale of x1 (default 0.1)", "L"),
+                    new("coupling-beta", "coupling meft: β, the scale of x2 (default 1)", "B"),
+                    new("coupling-rank", "coupling meft: adapter rank (default 8)", "R"),
+                }));
         }
     }
 }

@@ -1,7 +1,11 @@
 namespace OnnxRev.Passes;
 
-/// <summary>One registered pass: its command-line name, a one-line description, and how to make it.</summary>
-public sealed record PassInfo(string Name, string Description, Func<IPass> Create);
+/// <summary>One registered pass: its command-line name, a one-line description, the options it accepts, and how to make it from them.</summary>
+public sealed record PassInfo(string Name, string Description, Func<PassOptions, IPass> Create, IReadOnlyList<PassOptionSpec> Options)
+{
+    /// <summary>A pass without options.</summary>
+    public PassInfo(string name, string description, Func<IPass> create) : this(name, description, _ => create(), Array.Empty<PassOptionSpec>()) { }
+}
 
 /// <summary>
 /// The passes <c>onnxrev optimize --passes</c> knows, registered explicitly in one place.
@@ -21,11 +25,15 @@ public static class PassRegistry
         Registered.Add(info);
     }
 
-    /// <summary>Creates the pass called <paramref name="name"/>, or throws an error listing the known names.</summary>
-    public static IPass Create(string name)
-    {
-        var info = Registered.FirstOrDefault(p => p.Name == name)
-            ?? throw new OnnxRevException($"unknown pass '{name}'; known passes: {string.Join(", ", Registered.Select(p => p.Name))}");
-        return info.Create();
-    }
+    /// <summary>The pass called <paramref name="name"/>, or an error listing the known names.</summary>
+    public static PassInfo Find(string name) =>
+        Registered.FirstOrDefault(p => p.Name == name)
+        ?? throw new OnnxRevException($"unknown pass '{name}'; known passes: {string.Join(", ", Registered.Select(p => p.Name))}");
+
+    /// <summary>Creates the pass called <paramref name="name"/> with <paramref name="options"/> (defaults when null).</summary>
+    public static IPass Create(string name, PassOptions? options = null) => Find(name).Create(options ?? PassOptions.Empty);
+
+    /// <summary>Every option any registered pass accepts, each name once.</summary>
+    public static IReadOnlyList<PassOptionSpec> AllOptions =>
+        Registered.SelectMany(p => p.Options).GroupBy(o => o.Name).Select(g => g.First()).ToList();
 }

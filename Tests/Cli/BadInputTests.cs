@@ -112,6 +112,9 @@ public class BadInputTests
     [TestCase("optimize", "--passes", "cleanup", "--rtol", "abc", "option '--rtol' must be a number")]
     [TestCase("optimize", "--passes", "cleanup", "--frobnicate", "unknown option '--frobnicate'")]
     [TestCase("optimize", "--passes", "cleanup", "--external-data", "sometimes", "option '--external-data' must be one of")]
+    [TestCase("optimize", "--passes", "cleanup", "--coupling-rank", "4", "option '--coupling-rank' belongs to pass coupling, which --passes does not name")]
+    [TestCase("optimize", "--passes", "coupling", "--coupling-variant", "triples", "option '--coupling-variant' must be one of pairs, meft")]
+    [TestCase("optimize", "--passes", "coupling", "--coupling-variant", "meft", "--coupling-lambda", "0", "λ and β must be nonzero")]
     [TestCase("run", "--inputs", "/no/such/folder", "does not exist")]
     [TestCase("run", "--inputs", ".", "--device", "tpu", "option '--device' must be one of")]
     public void BadOptionsExit2(params string[] args)

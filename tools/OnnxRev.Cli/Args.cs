@@ -60,6 +60,9 @@ internal sealed class Args
         new("help", "show this help", TakesValue: false, Alias: "h"),
     };
 
+    /// <summary>The names of every option given.</summary>
+    public IEnumerable<string> Names => _values.Keys;
+
     /// <summary>True when a flag was given.</summary>
     public bool Has(string name) => _values.ContainsKey(name);
 

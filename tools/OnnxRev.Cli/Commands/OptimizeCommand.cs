@@ -18,13 +18,16 @@ internal sealed class OptimizeCommand : ICommand
         "(its own graph optimizations off) before the first pass and after each pass that changed it, on the\n" +
         "inputs of --inputs DIR or on seeded random inputs, and stops at the first pass whose outputs moved\n" +
         "beyond |a - e| <= atol + rtol*|e|: it names that pass, exits 1 and writes nothing.\n\n" +
-        "Passes:\n" + string.Join("\n", PassRegistry.All.Select(p => $"  {p.Name,-28}{p.Description}"));
+        "Passes:\n" + string.Join("\n", PassRegistry.All.Select(p => $"  {p.Name,-28}{p.Description}")) +
+        "\n\nPass options (after the options below) apply to the passes that name them; giving one for a pass\nnot in --passes is an error.";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev optimize models/fixtures/shufflenet_v2.onnx -o /tmp/shufflenet.onnx --passes cleanup --check-equivalence",
         "onnxrev optimize big.onnx -o out/big.onnx --passes dead-code-elimination --external-data all --json",
     };
-    public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
+    public IReadOnlyList<OptionSpec> Options => FixedOptions.Concat(PassRegistry.AllOptions.Select(o => new OptionSpec(o.Name, o.Help, o.TakesValue, ValueName: o.ValueName))).ToList();
+
+    private static readonly OptionSpec[] FixedOptions =
     {
         new("out", "output model file", Alias: "o", ValueName: "OUT"),
         new("passes", "comma-separated pass names (see the list above)", ValueName: "P1,P2"),
@@ -43,7 +46,7 @@ internal sealed class OptimizeCommand : ICommand
         string outPath = args.Require("out");
         var names = args.Require("passes").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Length == 0) throw new UsageException("option '--passes' names no pass");
-        var passes = names.Select(PassRegistry.Create).ToList();
+        var passes = CreatePasses(names, args);
         bool check = args.Has("check-equivalence");
         double rtol = args.GetDouble("rtol", 1e-4, min: 0), atol = args.GetDouble("atol", 1e-5, min: 0);
         int seed = args.GetInt("seed", 0);
@@ -103,6 +106,20 @@ internal sealed class OptimizeCommand : ICommand
         output.Line($"wrote {outPath}: {nodesBefore} → {result["nodes"]} nodes");
         output.Result(result);
         return 0;
+    }
+
+    /// <summary>Creates the named passes, each with the pass options it declares; a pass option that no named pass declares is a usage error.</summary>
+    internal static List<IPass> CreatePasses(IReadOnlyList<string> names, Args args)
+    {
+        var infos = names.Select(PassRegistry.Find).ToList();
+        var fixedNames = FixedOptions.Select(o => o.Name).Concat(Args.Common.Select(o => o.Name)).ToHashSet();
+        foreach (var given in args.Names.Where(n => !fixedNames.Contains(n)))
+            if (!infos.Any(i => i.Options.Any(o => o.Name == given)))
+            {
+                var owners = PassRegistry.All.Where(p => p.Options.Any(o => o.Name == given)).Select(p => p.Name);
+                throw new UsageException($"option '--{given}' belongs to pass {string.Join(" or ", owners)}, which --passes does not name");
+            }
+        return infos.Select(i => i.Create(new PassOptions(i.Options.Where(o => args.Has(o.Name)).ToDictionary(o => o.Name, o => args.Get(o.Name))))).ToList();
     }
 
     private static IReadOnlyDictionary<string, DataValue>? LoadInputs(string modelPath, string? dir)
