@@ -6,11 +6,16 @@ namespace OnnxRev.Passes.Quantization;
 /// <param name="Node">The MatMul or Conv.</param>
 /// <param name="Input">The activation input (quantized by QuantizeLinear → DequantizeLinear).</param>
 /// <param name="Output">
-/// The tensor quantized after the node: a Conv's output, or the output of the Relu that alone follows it when
-/// activations are asymmetric (ONNX Runtime then drops the Relu: a zero point at the bottom of the code range clips
-/// at zero already); null for MatMul, whose float output lets ONNX Runtime use MatMulIntegerToFloat.
+/// The tensor whose calibrated range quantizes the node's output: a Conv's output, or the output of the Relu that
+/// alone follows it when activations are asymmetric (see <paramref name="Relu"/>); a MatMul's output when it feeds an
+/// Add (otherwise ONNX Runtime would fuse MatMul + Add into a float Gemm before it looks at the QDQ nodes); null for
+/// other MatMuls, whose float output lets ONNX Runtime use MatMulIntegerToFloat.
 /// </param>
-public sealed record QdqItem(Node Node, Value Input, Value? Output);
+/// <param name="Relu">
+/// A Relu right after a Conv that the rewrite absorbs: with asymmetric activations the Relu output's range starts at
+/// 0, so the zero point is the lowest code and QuantizeLinear clips negative values to 0 exactly as Relu does.
+/// </param>
+public sealed record QdqItem(Node Node, Value Input, Value? Output, Node? Relu = null);
 
 /// <summary>
 /// Which nodes and activation tensors static QDQ quantization touches in a prepared model (opset ≥ 13, weights as
@@ -44,14 +49,17 @@ public sealed class QdqPlan
         {
             if (options.KeepsFloat(n)) continue;
             Value? output = null;
+            Node? absorbed = null;
+            var y = n.Outputs[0];
             if (n.OpType == "Conv")
             {
-                output = n.Outputs[0];
-                if (!options.SymmetricActivations && output.Uses.Count == 1 && !output.IsGraphOutput
-                    && output.Uses[0].Node is { OpType: "Relu" } relu && relu.IsStandardDomain)
-                    output = relu.Outputs[0];
+                output = y;
+                if (!options.SymmetricActivations && y.Uses.Count == 1 && !y.IsGraphOutput
+                    && y.Uses[0].Node is { OpType: "Relu" } relu && relu.IsStandardDomain)
+                    (output, absorbed) = (relu.Outputs[0], relu);
             }
-            items.Add(new QdqItem(n, n.Inputs[0]!, output));
+            else if (y.Uses.Any(u => u.Node.OpType == "Add")) output = y;
+            items.Add(new QdqItem(n, n.Inputs[0]!, output, absorbed));
         }
         return new QdqPlan(items);
     }

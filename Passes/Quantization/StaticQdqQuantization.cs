@@ -53,23 +53,30 @@ public sealed class StaticQdqQuantization : IPass
         var g = model.Graph;
         var missing = plan.ActivationTensors.Where(t => !_ranges.ContainsKey(t)).ToList();
         if (missing.Count > 0) throw new OnnxRevException($"quantize-static: no calibrated range for tensor '{missing[0]}' ({missing.Count} missing)");
-        var dq = new Dictionary<string, (Value Value, QuantParams Params)>();
+        var dq = new Dictionary<Value, (Value Value, QuantParams Params)>(ReferenceEqualityComparer.Instance);
         foreach (var item in plan.Items)
         {
             var x = Activation(g, item.Input, dq);
             item.Node.SetInput(0, x.Value);
             QuantizeWeights(g, item.Node, x.Params);
-            if (item.Output is { } o) Activation(g, o, dq);
+            if (item.Relu is { } relu)
+            {
+                // Q/DQ on the Conv output with the Relu output's range (zero point = lowest code) computes Relu too.
+                var y = Activation(g, item.Node.Outputs[0], dq, item.Output!);
+                Rewiring.Replace(relu.Outputs[0], y.Value);
+                g.Remove(relu);
+            }
+            else if (item.Output is { } o) Activation(g, o, dq);
         }
         QuantizedNodes = plan.Items.Select(i => Rewiring.Hint(i.Node)).ToList();
         return new PassResult(model, modified || plan.Items.Count > 0);
     }
 
     /// <summary>Inserts Q → DQ after tensor <paramref name="t"/> (once) and points every node that reads it at the DQ output.</summary>
-    private (Value Value, QuantParams Params) Activation(Graph g, Value t, Dictionary<string, (Value, QuantParams)> done)
+    private (Value Value, QuantParams Params) Activation(Graph g, Value t, Dictionary<Value, (Value, QuantParams)> done, Value? rangeOf = null)
     {
-        if (done.TryGetValue(t.Name, out var existing)) return existing;
-        var range = _ranges[t.Name];
+        if (done.TryGetValue(t, out var existing)) return existing;
+        var range = _ranges[(rangeOf ?? t).Name];
         var p = QuantMath.FromRange(range.Min, range.Max, _options.ActivationType, _options.SymmetricActivations);
         var users = t.Uses.Select(u => u.Node).Distinct().ToList();
         var first = g.Nodes.FirstOrDefault(users.Contains);
@@ -81,7 +88,8 @@ public sealed class StaticQdqQuantization : IPass
         var q = b.Op("QuantizeLinear", new[] { t, s, zp }, hint: hint + "_quantized");
         var d = b.Op("DequantizeLinear", new[] { q, s, zp }, hint: hint + "_dequantized");
         foreach (var u in uses) u.Node.SetInput(u.InputIndex, d);
-        done[t.Name] = (d, p);
+        done[t] = (d, p);
+        if (rangeOf is not null) done[rangeOf] = (d, p);
         return (d, p);
     }
 
