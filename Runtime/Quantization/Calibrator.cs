@@ -68,6 +68,7 @@ public static class Calibrator
             return result;
         }
         int bins = options.Bins;
+        bool entropy = options.Method == CalibrationMethod.Entropy;
         var hist = new double[n][];
         var width = new double[n];
         for (int k = 0; k < n; k++)
@@ -80,10 +81,17 @@ public static class Calibrator
             var h = hist[k];
             double w = width[k];
             if (w == 0) { h[0] += v.Length; return; }
-            foreach (float x in v) h[Math.Min(bins - 1, (int)(Math.Abs(x) / w))]++;
+            foreach (float x in v)
+            {
+                // Entropy ignores exact zeros (Relu outputs are mostly zeros, which any threshold represents exactly):
+                // counted, they make the KL favour the narrowest cut that keeps bin 0 alone.
+                if (x == 0 && entropy) continue;
+                h[Math.Min(bins - 1, (int)(Math.Abs(x) / w))]++;
+            }
         });
         for (int k = 0; k < n; k++)
         {
+            if (hist[k].Sum() == 0) { result[tensors[k]] = new TensorRange(min[k], max[k]); continue; }
             double t = options.Method == CalibrationMethod.Percentile
                 ? HistogramThresholds.Percentile(hist[k], width[k], options.Percentile)
                 : HistogramThresholds.Entropy(hist[k], width[k]);
