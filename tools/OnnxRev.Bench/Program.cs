@@ -20,8 +20,10 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench vit-curves [--depth 4] [--width 64] [--heads 4] [--batch 64] [--train 4096] [--test 1000] [--epochs 1] [--lr 1e-3] [--seed 0] [--threads 2] [--tolerance 1e-4] [--plot FILE.png] [--data DIR]");
             Console.WriteLine("  Trains ModelZoo.VitTiny on Fashion-MNIST with store and recompute, and its coupling conversion with store and reversible,");
             Console.WriteLine("  each in a child process from the same seed; per-step losses, test accuracy, peak RSS; exit 1 when a pair's losses differ.");
+            Console.WriteLine(StructuredPruningBenchmark.Help);
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] == "prune-channels") return StructuredPruningBenchmark.Run(args);
         if (args[0] == "train-step") return TrainStep(args);
         if (args[0] == "vit-curves") return VitCurvesBenchmark.Run(args);
         if (args[0] == "finetune-resnet18") return FineTuneBenchmark.Run(args);

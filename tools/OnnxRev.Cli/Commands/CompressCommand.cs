@@ -104,7 +104,7 @@ internal sealed class CompressCommand : ICommand
         foreach (var s in result.Steps)
             steps.Add(new JsonObject { ["name"] = s.Name, ["accuracy"] = s.Accuracy, ["bytes"] = s.Bytes, ["seconds"] = s.Seconds, ["detail"] = s.Detail });
         output.Line(string.Create(CultureInfo.InvariantCulture,
-            $"{path}: {originalBytes:N0} bytes → {outPath}: {result.Package.Length:N0} bytes ({result.Ratio:F1}× smaller), accuracy {result.Steps[0].Accuracy:P2} → {result.Steps[^1].Accuracy:P2} ({-result.AccuracyLossPoints:+0.00;-0.00} points)"));
+            $"{path}: {originalBytes:N0} bytes → {outPath}: {result.Package.Length:N0} bytes ({result.Ratio:F1}× smaller), accuracy {result.Steps[0].Accuracy:P2} → {result.Steps[^1].Accuracy:P2} ({-result.AccuracyLossPoints:+0.00;-0.00;+0.00} points)"));
         double minRatio = args.GetDouble("min-ratio", 0, min: 0);
         double maxLoss = args.GetDouble("max-accuracy-loss", double.PositiveInfinity, min: 0);
         bool met = result.Ratio >= minRatio && result.AccuracyLossPoints <= maxLoss;
