@@ -10,9 +10,10 @@ namespace OnnxRev.Passes.Compression;
 /// with two or more groups becomes Gather(X, inputs of g) → MatMul(·, W_g) per group → Concat → Gather (back to the
 /// output order) [+ bias]; inputs with no supported weight are dropped. Support: |w| &gt; <see cref="Threshold"/>
 /// (0: only exact zeros are unsupported, which keeps the function), and, when <see cref="Alpha"/> &gt; 0, the paper's
-/// statistical criterion: a weight is unsupported when it is indistinguishable from the layer's bulk at level α —
-/// |w| ≤ z₁₋α/₂·σ̂ with σ̂ the robust (median-absolute-deviation) scale of the layer's weights. Unsupported weights
-/// are dropped (set to zero) only where that splits the layer.
+/// statistical criterion: a weight is unsupported when it is statistically indistinguishable from its initialization
+/// distribution at level α — |w| ≤ z₁₋α/₂·σ₀, with σ₀ = 1/√(3K) the standard deviation of the usual initialization
+/// U(±1/√K) of a layer with K inputs (PyTorch's Linear default). Unsupported weights are dropped (their connections
+/// cut, which changes the function) only in layers that then split.
 /// </summary>
 public sealed class BlockDiagonal(double threshold = 0, double alpha = 0, int minGroups = 2) : IPass
 {
@@ -71,8 +72,7 @@ public sealed class BlockDiagonal(double threshold = 0, double alpha = 0, int mi
         double cut = Threshold;
         if (Alpha > 0)
         {
-            var abs = w.Select(v => (double)Math.Abs(v)).Order().ToArray();
-            double sigma = abs[abs.Length / 2] / 0.6744897501960817;
+            double sigma = 1 / Math.Sqrt(3.0 * k);
             cut = Math.Max(cut, NormalQuantile(1 - Alpha / 2) * sigma);
         }
         // Union-find over inputs 0…k−1 and outputs k…k+n−1.

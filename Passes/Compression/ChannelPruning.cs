@@ -98,7 +98,7 @@ public sealed class ChannelPruning(double ratio, ChannelNorm norm = ChannelNorm.
         var start = layer.OpType == "Conv" ? new Stream(1, site.Dims.Length - 2, site.Dims.Length) : new Stream(1, 0, y.Shape?.Length ?? (layer.OpType == "Gemm" ? 2 : -1));
         long channels = site.Dims[site.OutAxis];
         edits.Add((keep, c) => SliceWeight(site, site.OutAxis, keep, 1));
-        if (layer.OpType is "Gemm" or "Conv" && layer.Inputs.Count > 2 && layer.Inputs[2] is { } bias && !SliceConstant(edits, bias, start.FromEnd, 1)) return null;
+        if (layer.OpType is "Gemm" or "Conv" && layer.Inputs.Count > 2 && layer.Inputs[2] is { } bias && !SliceConstant(edits, bias, layer.OpType == "Conv" ? 0 : start.FromEnd, 1)) return null;
         var region = new Dictionary<Value, Stream> { [y] = start };
         var pendingBinary = new List<Node>();
         var queue = new Queue<Value>();
