@@ -13,9 +13,10 @@ namespace OnnxRev.Passes.Compression;
 /// </summary>
 public sealed class WeightSite
 {
-    private WeightSite(Value value, Node? constant, IReadOnlyList<Usage> uses, int outAxis, int inAxis)
+    private WeightSite(Value value, Value source, Node? constant, IReadOnlyList<Usage> uses, int outAxis, int inAxis)
     {
         Value = value;
+        Source = source;
         ConstantNode = constant;
         Uses = uses;
         OutAxis = outAxis;
@@ -24,6 +25,12 @@ public sealed class WeightSite
 
     /// <summary>The weight value (an initializer, or a Constant node's output).</summary>
     public Value Value { get; }
+
+    /// <summary>
+    /// Where the data lives: <see cref="Value"/> itself, or the initializer/Constant output at the start of a chain of
+    /// single-use Identity nodes leading to it (PyTorch exports shared weights that way).
+    /// </summary>
+    public Value Source { get; }
 
     /// <summary>The Constant node that holds the weight, or null for an initializer.</summary>
     public Node? ConstantNode { get; }
@@ -41,7 +48,7 @@ public sealed class WeightSite
     public string Name => Value.Name;
 
     /// <summary>The weight's current data.</summary>
-    public Tensor Tensor => Value.Initializer ?? ConstantsToInitializers.ToTensor(ConstantNode!)!;
+    public Tensor Tensor => Source.Initializer ?? ConstantsToInitializers.ToTensor(ConstantNode!)!;
 
     /// <summary>Dimensions of the weight.</summary>
     public long[] Dims => Tensor.Dims.ToArray();
@@ -52,13 +59,32 @@ public sealed class WeightSite
     /// <summary>Replaces the elements (same shape unless <paramref name="dims"/> is given).</summary>
     public void Write(float[] data, long[]? dims = null)
     {
-        var t = Ir.Tensor.FromFloats(Value.Name, dims ?? Dims, data);
-        if (ConstantNode is null) Value.Graph!.ReplaceInitializer(Value, t);
-        else
-        {
-            ConstantNode.Attributes.Clear();
-            ConstantNode.Attributes.Add(Ir.Attribute.FromTensor("value", t.Proto));
-        }
+        var newDims = dims ?? Dims;
+        WriteConstant(Source, Ir.Tensor.FromFloats(Source.Name, newDims, data));
+        // Identity links keep their recorded shapes in step.
+        for (var v = Value; v != Source && v.Producer is { } p; v = p.Inputs[0]!)
+            if (v.Type?.TensorType is { } tt)
+            {
+                tt.Shape = new Schema.TensorShapeProto();
+                foreach (var d in newDims) tt.Shape.Dim.Add(new Schema.TensorShapeProto.Types.Dimension { DimValue = d });
+            }
+    }
+
+    /// <summary>Replaces the data of an initializer or of the Constant node producing <paramref name="v"/>.</summary>
+    public static void WriteConstant(Value v, Tensor t)
+    {
+        if (v.Initializer is not null) { v.Graph!.ReplaceInitializer(v, t); return; }
+        var node = v.Producer ?? throw new InvalidOperationException($"'{v.Name}' is no constant");
+        node.Attributes.Clear();
+        node.Attributes.Add(Ir.Attribute.FromTensor("value", t.Proto));
+    }
+
+    /// <summary>The initializer or Constant-node output at the start of a chain of (single-use, unless <paramref name="singleUse"/> is false) Identity nodes ending in <paramref name="v"/> (or <paramref name="v"/>).</summary>
+    public static Value Origin(Value v, bool singleUse = true)
+    {
+        while (v.Initializer is null && v.Producer is { OpType: "Identity", IsStandardDomain: true } p && p.Inputs[0] is { } src && (src.Uses.Count == 1 || !singleUse) && !src.IsGraphOutput && !src.IsGraphInput)
+            v = src;
+        return v;
     }
 
     /// <summary>
@@ -83,11 +109,12 @@ public sealed class WeightSite
     private static WeightSite? Create(Value w)
     {
         Node? constant = null;
-        Tensor? t = w.Initializer;
-        if (w.IsGraphInput) return null;
+        var source = Origin(w);
+        Tensor? t = source.Initializer;
+        if (w.IsGraphInput || source.IsGraphInput) return null;
         if (t is null)
         {
-            if (w.Producer is not { OpType: "Constant" } p || !p.IsStandardDomain || ConstantsToInitializers.ToTensor(p) is not { } ct) return null;
+            if (source.Producer is not { OpType: "Constant" } p || !p.IsStandardDomain || ConstantsToInitializers.ToTensor(p) is not { } ct) return null;
             constant = p;
             t = ct;
         }
@@ -116,6 +143,6 @@ public sealed class WeightSite
             (outAxis, inAxis) = (o, i);
         }
         if (outAxis < 0 || w.IsGraphOutput) return null;
-        return new WeightSite(w, constant, w.Uses.ToList(), outAxis, inAxis);
+        return new WeightSite(w, source, constant, w.Uses.ToList(), outAxis, inAxis);
     }
 }
