@@ -30,6 +30,24 @@ public class ChannelPruningTests
     }
 
     [Test]
+    public void DepthwiseConv_CarriesTheStream_AndASharedBiasGetsAPrivateCopy()
+    {
+        var model = CompressionModels.Depthwise(c: 6, dead: new[] { 0, 2, 5 });
+        var original = ModelWriter.ToBytes(model);
+        var pass = new ChannelPruning(0.5);
+        Assert.That(pass.Run(model).Modified, Is.True);
+        var init = model.Graph.Initializers.ToDictionary(v => v.Name, v => v.Initializer!.Dims.ToArray());
+        Assert.That(init["pw1.weight"], Is.EqualTo(new long[] { 3, 3, 1, 1 }));
+        Assert.That(init["dw.weight"], Is.EqualTo(new long[] { 3, 1, 3, 3 }));
+        Assert.That(init["pw2.weight"], Is.EqualTo(new long[] { 4, 3, 1, 1 }));
+        Assert.That(init["shared.bias"], Is.EqualTo(new long[] { 6 }), "the third reader still needs all six");
+        var dw = model.Graph.Nodes.First(n => n.OpType == "Conv" && n.Attributes.GetInt("group", 1) != 1);
+        Assert.That(dw.Attributes.GetInt("group", 1), Is.EqualTo(3));
+        Assert.That(dw.Inputs[2]!.Name, Is.Not.EqualTo("shared.bias"));
+        OrtCheck.AssertEquivalent(original, model);
+    }
+
+    [Test]
     public void LeNet_HiddenLayersHalve_OutputLayerStays_AndTheModelRuns()
     {
         var model = ModelZoo.LeNet300100();

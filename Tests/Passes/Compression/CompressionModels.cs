@@ -56,6 +56,38 @@ internal static class CompressionModels
     }
 
     /// <summary>
+    /// x[2,3,6,6] → Conv(3→C, 1×1) → Relu → depthwise Conv(C, 3×3, group C, pad 1) → Relu → Conv(C→4, 1×1) → y, where the first
+    /// conv and the depthwise conv share one bias initializer with a third consumer (an Add to the output), and channels in
+    /// <paramref name="dead"/> have zero weights and bias in the first conv (so the depthwise conv sees 0 there; its own bias
+    /// for them is 0 too).
+    /// </summary>
+    public static Model Depthwise(int c = 6, int[]? dead = null, int seed = 4)
+    {
+        var g = new Graph("depthwise");
+        var x = GraphBuild.Input(g, "x", ModelFactory.FloatType(2, 3, 6, 6));
+        var model = ModelFactory.Wrap(g);
+        var b = new GraphBuilder(g);
+        var w1 = Random(c * 3, seed);
+        var dw = Random(c * 9, seed + 1);
+        var bias = Random(c, seed + 2);
+        foreach (int k in dead ?? Array.Empty<int>()) { Array.Clear(w1, k * 3, 3); bias[k] = 0; }
+        Value F(string name, long[] dims, float[] data) => g.AddInitializer(new Value(name), Tensor.FromFloats(name, dims, data));
+        var shared = F("shared.bias", new long[] { c }, bias);
+        var h = b.Op("Conv", new[] { x, F("pw1.weight", new long[] { c, 3, 1, 1 }, w1), shared }, new[] { Attr.FromInts("kernel_shape", new long[] { 1, 1 }) }, hint: "pw1");
+        h = b.Op("Relu", new[] { h });
+        h = b.Op("Conv", new[] { h, F("dw.weight", new long[] { c, 1, 3, 3 }, dw), shared }, new[]
+        {
+            Attr.FromInts("kernel_shape", new long[] { 3, 3 }), Attr.FromInts("pads", new long[] { 1, 1, 1, 1 }), Attr.FromInt("group", c),
+        }, hint: "dw");
+        h = b.Op("Relu", new[] { h });
+        var y = b.Op("Conv", new[] { h, F("pw2.weight", new long[] { 4, c, 1, 1 }, Random(4 * c, seed + 3)) }, new[] { Attr.FromInts("kernel_shape", new long[] { 1, 1 }) }, hint: "pw2");
+        var side = b.Op("ReduceSum", new[] { shared }, new[] { Attr.FromInt("keepdims", 0) }, hint: "side");
+        var z = b.Op("Add", new[] { y, side }, hint: "z");
+        GraphBuild.Output(g, z, ModelFactory.FloatType(2, 4, 6, 6));
+        return model;
+    }
+
+    /// <summary>
     /// x[n,8] → MatMul(W [8,6]) (+ bias via Gemm when <paramref name="gemm"/>) → y, W exactly zero outside two groups:
     /// inputs {0,2,5,7} × outputs {1,3,4} and inputs {1,3,4,6} × outputs {0,2,5}.
     /// </summary>
