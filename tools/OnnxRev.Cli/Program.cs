@@ -11,7 +11,8 @@ internal static class Program
     private static readonly ICommand[] Commands =
     {
         new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(),
-        new BenchMemoryCommand(), new QuantizeCommand(), new BenchCommand(), new PackageCommand(), new PipelineCommand(), new DemoCommand(),
+        new BenchMemoryCommand(), new QuantizeCommand(), new CompressCommand(), new PackCommand(), new UnpackCommand(), new BenchCommand(), new PackageCommand(),
+        new PipelineCommand(), new DemoCommand(),
     };
 
     private static int Main(string[] argv) => Execute(argv);
