@@ -46,6 +46,8 @@ public static class OnnxRevPackage
     {
         if (maxBits is < 1 or > 16) throw new OnnxRevException($"--bits must be in [1, 16], got {maxBits}");
         var model = ModelProto.Parser.ParseFrom(modelBytes);
+        if (model.Graph?.Initializer.FirstOrDefault(t => t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0) is { } ext)
+            throw new OnnxRevException($"initializer '{ext.Name}' is stored in an external file, which a package does not carry; inline the weights first (onnxrev optimize MODEL -o OUT --passes dead-code-elimination --external-data inline)");
         var coded = new List<(TensorProto Tensor, byte[] Section, PackedTensor Info)>();
         foreach (var t in model.Graph?.Initializer ?? (IEnumerable<TensorProto>)Array.Empty<TensorProto>())
         {
