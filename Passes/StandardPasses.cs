@@ -35,6 +35,8 @@ public static class StandardPasses
             PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
+            PassRegistry.Register(new("quantize-embeddings", "weight-only int8 for embedding tables read by Gather (one scale per row, dequantized after the lookup)",
+                () => new Quantization.EmbeddingQuantization()));
             RegisterCompression();
             PassRegistry.Register(new("coupling", "chains of residual blocks become additive coupling blocks (pairs: y1 = x1 + F(x2), y2 = x2 + G(y1); changes the function; meft: scaled, starts from the pretrained function) for --memory reversible",
                 o => new CouplingConversion(new CouplingOptions(
