@@ -87,6 +87,7 @@ public static class OnnxRevPackage
         try { return UnpackCore(package); }
         catch (PackageFormatException e) { throw new OnnxRevException($"{what} is not a valid .onnxrev package: {e.Message}"); }
         catch (InvalidProtocolBufferException e) { throw new OnnxRevException($"{what} is not a valid .onnxrev package: its model section is not a ModelProto ({e.Message})"); }
+        catch (OutOfMemoryException) { throw new OnnxRevException($"{what} declares tensors too large to decode in memory"); }
     }
 
     private static byte[] UnpackCore(ReadOnlyMemory<byte> package)
@@ -186,7 +187,7 @@ public static class OnnxRevPackage
 
     private static float[] DecodeTensor(FieldReader r, string name, long elements)
     {
-        long n = r.VarInt(int.MaxValue);
+        long n = r.VarInt(Array.MaxLength);
         if (n != elements) throw new PackageFormatException($"tensor '{name}' codes {n} elements but its shape holds {elements}");
         int k = (int)r.VarInt(1 << 16);
         var book = new float[k + 1];
