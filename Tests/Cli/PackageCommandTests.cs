@@ -38,6 +38,22 @@ public class PackageCommandTests
         OrtCheck.Run(File.ReadAllBytes(back));
     }
 
+    [Test]
+    public void Train_WithKeepZeros_LeavesPrunedWeightsAtZero()
+    {
+        string pruned = Path.Combine(_dir, "pruned.onnx"), trained = Path.Combine(_dir, "trained.onnx");
+        Assert.That(CliRunner.Run("optimize", Path.Combine(RepoPaths.Root, "models", "zoo", "lenet_300_100.onnx"), "-o", pruned, "--passes", "prune-magnitude", "--sparsity", "0.8").ExitCode, Is.EqualTo(0));
+        var r = CliRunner.Run("train", pruned, "--data", TrainedModels.MnistFolder, "--max-samples", "512", "--epochs", "1", "--batch", "64", "--keep-zeros", "-o", trained, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        var before = WeightSite.Find(ModelReader.Load(pruned)).ToDictionary(s => s.Name, s => s.Read());
+        foreach (var s in WeightSite.Find(ModelReader.Load(trained)))
+        {
+            var d = s.Read();
+            Assert.That(Enumerable.Range(0, d.Length).Where(i => before[s.Name][i] == 0).All(i => BitConverter.SingleToInt32Bits(d[i]) == 0), Is.True, s.Name);
+            Assert.That(d, Is.Not.EqualTo(before[s.Name]), $"{s.Name} did not train");
+        }
+    }
+
     [TestCase("flip")]
     [TestCase("truncate")]
     [TestCase("not-a-package")]

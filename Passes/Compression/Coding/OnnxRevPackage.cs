@@ -46,6 +46,8 @@ public static class OnnxRevPackage
     {
         if (maxBits is < 1 or > 16) throw new OnnxRevException($"--bits must be in [1, 16], got {maxBits}");
         var model = ModelProto.Parser.ParseFrom(modelBytes);
+        if (model.Graph?.Initializer.FirstOrDefault(t => t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0) is { } ext)
+            throw new OnnxRevException($"initializer '{ext.Name}' is stored in an external file, which a package does not carry; inline the weights first (onnxrev optimize MODEL -o OUT --passes dead-code-elimination --external-data inline)");
         var coded = new List<(TensorProto Tensor, byte[] Section, PackedTensor Info)>();
         foreach (var t in model.Graph?.Initializer ?? (IEnumerable<TensorProto>)Array.Empty<TensorProto>())
         {
@@ -85,6 +87,7 @@ public static class OnnxRevPackage
         try { return UnpackCore(package); }
         catch (PackageFormatException e) { throw new OnnxRevException($"{what} is not a valid .onnxrev package: {e.Message}"); }
         catch (InvalidProtocolBufferException e) { throw new OnnxRevException($"{what} is not a valid .onnxrev package: its model section is not a ModelProto ({e.Message})"); }
+        catch (OutOfMemoryException) { throw new OnnxRevException($"{what} declares tensors too large to decode in memory"); }
     }
 
     private static byte[] UnpackCore(ReadOnlyMemory<byte> package)
@@ -184,7 +187,7 @@ public static class OnnxRevPackage
 
     private static float[] DecodeTensor(FieldReader r, string name, long elements)
     {
-        long n = r.VarInt(int.MaxValue);
+        long n = r.VarInt(Array.MaxLength);
         if (n != elements) throw new PackageFormatException($"tensor '{name}' codes {n} elements but its shape holds {elements}");
         int k = (int)r.VarInt(1 << 16);
         var book = new float[k + 1];

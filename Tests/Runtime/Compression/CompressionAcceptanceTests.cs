@@ -32,6 +32,27 @@ public class CompressionAcceptanceTests
     }
 
     [Test]
+    public void PipelineRecipeDeepCompression_MeetsItsGoals_AndItsPackageUnpacksToTheModel()
+    {
+        string dir = RepoPaths.NewTempDir();
+        try
+        {
+            string output = Path.Combine(dir, "lenet_dc.onnx"), back = Path.Combine(dir, "back.onnx");
+            var r = CliRunner.Run("pipeline", TrainedModels.LeNetMnist, "--recipe", "deep-compression", "--data", TrainedModels.MnistFolder,
+                "--validation-split", "0.2", "--seed", "0", "-o", output, "--json");
+            Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+            Assert.That((bool)r.Json["goals_met"]!, Is.True);
+            var steps = r.Json["steps"]!.AsArray();
+            Assert.That(steps.Select(s => s!["name"]!.GetValue<string>()).TakeLast(5), Is.EqualTo(new[] { "prune", "fine-tune", "cluster", "fine-tune-codebooks", "code" }));
+            string package = Path.ChangeExtension(output, ".onnxrev");
+            Assert.That(File.Exists(package), Is.True);
+            Assert.That(CliRunner.Run("unpack", package, "-o", back).ExitCode, Is.EqualTo(0));
+            Assert.That(File.ReadAllBytes(back), Is.EqualTo(File.ReadAllBytes(output)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Test]
     public void StructuredPruning_LeNet300100_HalvesFlops_AtMostOnePointLost()
     {
         var (train, heldOut) = TrainedModels.MnistSplit();
