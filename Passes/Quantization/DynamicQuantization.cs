@@ -68,11 +68,29 @@ public sealed class DynamicQuantization : IPass
         string hint = Rewiring.Hint(node);
         var q = QuantizedWeight.Quantize(w, _options.PerChannel ? 1 : null, WeightType, _options.SymmetricWeights);
         var b = new GraphBuilder(g, node);
-        var x = b.Ops("DynamicQuantizeLinear", new[] { node.Inputs[0] }, 3, hint: hint + "_x");
         var wq = Rewiring.Add(g, hint + "_weight_quantized", q.Data);
         var wzp = q.ZeroPoints.All(z => z == 0) ? null : Rewiring.Add(g, hint + "_weight_zero_point", q.ZeroPointTensor());
-        var acc = b.Op("MatMulInteger", new Value?[] { x[0], wq, x[2], wzp }, hint: hint + "_int32");
-        var y = Scale(g, b, acc, x[1], q, hint, null);
+        Value y;
+        if (_options.PerTokenActivations)
+        {
+            var (xq, xs, xzp) = PerTokenUInt8(g, b, node.Inputs[0]!, hint);
+            var acc = b.Op("MatMulInteger", new Value?[] { xq, wq, null, wzp }, hint: hint + "_int32");
+            // y = x_scale · w_scale · (acc − x_zero_point ⊗ Σ_k w_q[k, :]); the per-row zero point is applied here because
+            // ONNX Runtime's MatMulInteger takes only a scalar one. (Not the Cast → Mul(x_scale · w_scale) form: ONNX
+            // Runtime 1.31 fuses that into MatMulIntegerToFloat, which mishandles a per-row scale of shape [b, s, 1].)
+            var f = b.Op("Cast", new[] { acc }, new[] { Ir.Attribute.FromInt("to", (int)DT.Float) }, hint: hint + "_float");
+            var colSums = ColumnSums(q);
+            var correction = b.Op("Mul", new[] { xzp, Rewiring.AddFloats(g, hint + "_weight_column_sums", new[] { (long)colSums.Length }, colSums) }, hint: hint + "_zero_point_term");
+            var centered = b.Op("Sub", new[] { f, correction }, hint: hint + "_centered");
+            var weighted = b.Op("Mul", new[] { centered, Rewiring.Add(g, hint + "_weight_scale", q.ScaleTensor()) }, hint: hint + "_weight_scaled");
+            y = b.Op("Mul", new[] { weighted, xs }, hint: hint + "_dequantized");
+        }
+        else
+        {
+            var x = b.Ops("DynamicQuantizeLinear", new[] { node.Inputs[0] }, 3, hint: hint + "_x");
+            var acc = b.Op("MatMulInteger", new Value?[] { x[0], wq, x[2], wzp }, hint: hint + "_int32");
+            y = Scale(g, b, acc, x[1], q, hint, null);
+        }
         var oldW = node.Inputs[1];
         Rewiring.Replace(node.Outputs[0], y);
         g.Remove(node);
@@ -106,6 +124,45 @@ public sealed class DynamicQuantization : IPass
         g.Remove(node);
         Rewiring.DropIfUnused(oldW);
         Rewiring.DropIfUnused(bias);
+    }
+
+    /// <summary>
+    /// Asymmetric uint8 per token (each row of the last axis): with lo = min(min x, 0) and hi = max(max x, 0),
+    /// s = max(hi − lo, 1e-30) / 255 and z = Round(−lo / s) (both shape [..., 1], float), q = Cast&lt;uint8&gt;(Clip(Round(x / s) + z, 0, 255)).
+    /// </summary>
+    private static (Value Quantized, Value Scale, Value ZeroPoint) PerTokenUInt8(Graph g, GraphBuilder b, Value x, string hint)
+    {
+        bool axesInput = (g.Model!.OpsetVersion("") ?? 13) >= 18;
+        var keep = Ir.Attribute.FromInt("keepdims", 1);
+        Value Reduce(string op) => axesInput
+            ? b.Op(op, new[] { x, g.AddInitializer(new Value(g.Model.Names.Fresh(hint + "_axes")), Tensor.FromInt64s("", new long[] { 1 }, new[] { -1L })) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
+            : b.Op(op, new[] { x }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { -1L }) }, hint: hint + "_" + op.ToLowerInvariant());
+        Value Const(string name, float v) => Rewiring.AddFloats(g, hint + "_" + name, Array.Empty<long>(), new[] { v });
+        var zero = Const("zero", 0f);
+        var lo = b.Op("Min", new[] { Reduce("ReduceMin"), zero }, hint: hint + "_lo");
+        var hi = b.Op("Max", new[] { Reduce("ReduceMax"), zero }, hint: hint + "_hi");
+        var range = b.Op("Max", new[] { b.Op("Sub", new[] { hi, lo }, hint: hint + "_range"), Const("tiny", 1e-30f) }, hint: hint + "_range_safe");
+        var scale = b.Op("Div", new[] { range, Const("levels", 255f) }, hint: hint + "_token_scale");
+        var zp = b.Op("Round", new[] { b.Op("Div", new[] { b.Op("Neg", new[] { lo }, hint: hint + "_neg_lo"), scale }, hint: hint + "_zp_real") }, hint: hint + "_token_zero_point");
+        var shifted = b.Op("Add", new[] { b.Op("Round", new[] { b.Op("Div", new[] { x, scale }, hint: hint + "_scaled") }, hint: hint + "_rounded"), zp }, hint: hint + "_shifted");
+        var clipped = b.Op("Clip", new[] { shifted, Const("qmin", 0f), Const("qmax", 255f) }, hint: hint + "_clipped");
+        var q = b.Op("Cast", new[] { clipped }, new[] { Ir.Attribute.FromInt("to", (int)DT.Uint8) }, hint: hint + "_uint8");
+        return (q, scale, zp);
+    }
+
+    /// <summary>Σ_k (w_q[k, n] − zero_point[n]) for a [K, N] quantized weight, per column.</summary>
+    private static float[] ColumnSums(QuantizedWeight q)
+    {
+        var raw = q.Data.ReadRawBytes();
+        long n = q.Data.Dims[1], k = q.Data.Dims[0];
+        var sums = new float[n];
+        for (long i = 0; i < k; i++)
+            for (long j = 0; j < n; j++)
+            {
+                int v = q.Type == QuantType.Int8 ? (sbyte)raw[i * n + j] : raw[i * n + j];
+                sums[j] += v - q.ZeroPoints[q.PerTensor ? 0 : j];
+            }
+        return sums;
     }
 
     /// <summary>Asymmetric weights use uint8 (MatMulInteger/ConvInteger take uint8 × uint8), symmetric ones int8.</summary>

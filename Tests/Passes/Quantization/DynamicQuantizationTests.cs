@@ -121,3 +121,42 @@ public class DynamicQuantizationTests
         }
     }
 }
+
+public class PerTokenDynamicQuantizationTests
+{
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, true)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, true)]
+    public void PerTokenActivationsStayWithinEachRowsRoundingBound(OnnxRev.Runtime.OptimizationLevel level, bool batched)
+    {
+        const int rows = 6, k = 32, n = 8;
+        var model = MatMul(rows, k, n);
+        if (batched) model.Graph.Inputs[0].Type = Support.ModelFactory.FloatType(2, 3, k);
+        if (batched) model.Graph.Outputs[0].Type = Support.ModelFactory.FloatType(2, 3, n);
+        if (batched)
+            foreach (var v in new[] { model.Graph.Inputs[0], model.Graph.Outputs[0] })
+                for (int d = 0; d < 2; d++) { v.Type!.TensorType.Shape.Dim[d].ClearDimValue(); v.Type.TensorType.Shape.Dim[d].DimParam = d == 0 ? "batch" : "sequence"; }
+        var w = model.Graph.Initializers[0].Initializer!;
+        var wv = w.ToFloatArray();
+        var x = Random(rows * k, 21, 1f);
+        for (int i = 0; i < k; i++) x[2 * k + i] *= 100; // one outlier token
+        var feeds = Feed("x", batched ? new long[] { 2, 3, k } : new long[] { rows, k }, x);
+        var expected = RunFirst(model, feeds);
+        var q = QuantizedWeight.Quantize(w, 1, QuantType.Int8, true);
+        new DynamicQuantization(new QuantizationOptions { PerChannel = true, PerTokenActivations = true }).Run(model);
+        using var runner = new OnnxRev.Runtime.OrtRunner(Serialization.ModelWriter.ToBytes(model), new OnnxRev.Runtime.RunnerOptions { OptimizationLevel = level });
+        var actual = Floats(runner.Run(feeds).Values.First());
+        for (int r = 0; r < rows; r++)
+        {
+            var row = Enumerable.Range(0, k).Select(i => x[r * k + i]).ToArray();
+            float sx = (Math.Max(row.Max(), 0) - Math.Min(row.Min(), 0)) / 255f;
+            for (int c = 0; c < n; c++)
+            {
+                double bound = 0;
+                for (int i = 0; i < k; i++) bound += Math.Abs(x[r * k + i]) * q.Scales[c] / 2 + Math.Abs(wv[i * n + c]) * sx / 2 + sx * q.Scales[c] / 4;
+                Assert.That(Math.Abs(actual[r * n + c] - expected[r * n + c]), Is.LessThanOrEqualTo(bound * 1.0001 + 1e-5), $"y[{r},{c}]");
+            }
+        }
+    }
+}
