@@ -1,5 +1,6 @@
 using OnnxRev.Passes.Cleanup;
 using OnnxRev.Passes.Cleanup.Shapes;
+using OnnxRev.Passes.Quantization;
 using OnnxRev.Passes.Reversible;
 
 namespace OnnxRev.Passes;
@@ -34,6 +35,22 @@ public static class StandardPasses
             PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
+            PassRegistry.Register(new("gemm-to-matmul", "Gemm with a constant B becomes MatMul (B' = alpha·op(B)) + Add(beta·C); exact", () => new GemmToMatMul()));
+            PassRegistry.Register(new("fold-batchnorm", "Conv → BatchNormalization (constant statistics) becomes one Conv with scaled weights and bias", () => new BatchNormFolding()));
+            PassRegistry.Register(new("opset-upgrade", "raises the opset to 13 when every operator allows it (converts BatchNormalization, Dropout, axes/split/clip attributes)", () => new OpsetUpgrade(13)));
+            PassRegistry.Register(new("quantize-dynamic", "dynamic INT8: MatMul/Gemm/Conv weights int8, activations quantized at run time (changes numerics; static QDQ needs calibration: onnxrev quantize --mode static)",
+                o => new DynamicQuantization(new QuantizationOptions
+                {
+                    PerChannel = o.Has("quant-per-channel"),
+                    PerTokenActivations = o.Has("quant-per-token"),
+                    KeepFloat = QuantizationOptions.ParseKeepFloat(o.Get("quant-keep-float")),
+                }),
+                new PassOptionSpec[]
+                {
+                    new("quant-per-channel", "quantize-dynamic: one weight scale per output channel", TakesValue: false),
+                    new("quant-per-token", "quantize-dynamic: one activation scale per token (row)", TakesValue: false),
+                    new("quant-keep-float", "quantize-dynamic: op types or node names that stay float", "OPS"),
+                }));
             PassRegistry.Register(new("coupling", "chains of residual blocks become additive coupling blocks (pairs: y1 = x1 + F(x2), y2 = x2 + G(y1); changes the function; meft: scaled, starts from the pretrained function) for --memory reversible",
                 o => new CouplingConversion(new CouplingOptions(
                     o.GetChoice("coupling-variant", "pairs", "pairs", "meft") == "meft" ? CouplingVariant.Meft : CouplingVariant.Pairs,
