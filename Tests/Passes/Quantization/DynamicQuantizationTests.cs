@@ -160,3 +160,50 @@ public class PerTokenDynamicQuantizationTests
         }
     }
 }
+
+public class DynamicQuantizationGraphFormTests
+{
+    [Test]
+    public void ConstantNodeWeightsAndSharedInitializersAreQuantized()
+    {
+        // W in a Constant node (as some exporters write it) feeding one MatMul; V shared by two MatMuls.
+        var g = new Graph("forms");
+        var x = Support.GraphBuild.Input(g, "x", Support.ModelFactory.FloatType(2, 8));
+        var w = Support.GraphBuild.ConstantTensor(g, "W", Support.GraphBuild.FloatTensor(new long[] { 8, 8 }, Random(64, 1)));
+        var h = Support.GraphBuild.Op(g, "MatMul", new[] { x, w }, "h");
+        var v = Support.GraphBuild.FloatInit(g, "V", new long[] { 8, 4 }, Random(32, 2));
+        var y1 = Support.GraphBuild.Op(g, "MatMul", new[] { h, v }, "y1");
+        var y2 = Support.GraphBuild.Op(g, "MatMul", new[] { x, v }, "y2");
+        Support.GraphBuild.Output(g, y1, Support.ModelFactory.FloatType(2, 4));
+        Support.GraphBuild.Output(g, y2, Support.ModelFactory.FloatType(2, 4));
+        var model = Support.ModelFactory.Wrap(g, 13);
+        var feeds = Feed("x", new long[] { 2, 8 }, Random(16, 3));
+        var expected = Support.OrtCheck.Run(Serialization.ModelWriter.ToBytes(model), feeds);
+        var pass = new DynamicQuantization(new QuantizationOptions { PerChannel = true });
+        pass.Run(model);
+        Assert.That(pass.QuantizedNodes, Has.Count.EqualTo(3));
+        Assert.That(model.Graph.Initializers.Where(i => i.Initializer!.DataType == (int)Schema.TensorProto.Types.DataType.Float).Sum(i => i.Initializer!.ElementCount),
+            Is.LessThan(64), "no float weight matrix is left");
+        var actual = Support.OrtCheck.Run(Serialization.ModelWriter.ToBytes(model), feeds);
+        foreach (var name in new[] { "y1", "y2" })
+        {
+            var a = Floats(actual[name]);
+            var e = Floats(expected[name]);
+            double scale = e.Max(Math.Abs);
+            Assert.That(a.Zip(e).Max(p => Math.Abs(p.First - p.Second)), Is.LessThan(0.03 * scale), name);
+        }
+    }
+
+    [Test]
+    public void Opset8GemmModelIsUpgradedThenQuantized()
+    {
+        var model = Gemm(2, 16, 4);
+        model.SetOpsetVersion("", 8);
+        model.IrVersion = 3;
+        var pass = new DynamicQuantization();
+        pass.Run(model);
+        Assert.That(model.OpsetVersion(""), Is.EqualTo(13));
+        Assert.That(pass.QuantizedNodes, Has.Count.EqualTo(1));
+        Assert.That(RunFirst(model, Feed("x", new long[] { 2, 16 }, Random(32, 4))), Has.Length.EqualTo(8));
+    }
+}
