@@ -71,19 +71,9 @@ public sealed class DynamicQuantization : IPass
         var wq = Rewiring.Add(g, hint + "_weight_quantized", q.Data);
         var wzp = q.ZeroPoints.All(z => z == 0) ? null : Rewiring.Add(g, hint + "_weight_zero_point", q.ZeroPointTensor());
         Value y;
-        if (_options.PerTokenActivations)
+        if (_options.QuantizesPerToken(node))
         {
-            var (xq, xs, xzp) = PerTokenUInt8(g, b, node.Inputs[0]!, hint);
-            var acc = b.Op("MatMulInteger", new Value?[] { xq, wq, null, wzp }, hint: hint + "_int32");
-            // y = x_scale · w_scale · (acc − x_zero_point ⊗ Σ_k w_q[k, :]); the per-row zero point is applied here because
-            // ONNX Runtime's MatMulInteger takes only a scalar one. (Not the Cast → Mul(x_scale · w_scale) form: ONNX
-            // Runtime 1.31 fuses that into MatMulIntegerToFloat, which mishandles a per-row scale of shape [b, s, 1].)
-            var f = b.Op("Cast", new[] { acc }, new[] { Ir.Attribute.FromInt("to", (int)DT.Float) }, hint: hint + "_float");
-            var colSums = ColumnSums(q);
-            var correction = b.Op("Mul", new[] { xzp, Rewiring.AddFloats(g, hint + "_weight_column_sums", new[] { (long)colSums.Length }, colSums) }, hint: hint + "_zero_point_term");
-            var centered = b.Op("Sub", new[] { f, correction }, hint: hint + "_centered");
-            var weighted = b.Op("Mul", new[] { centered, Rewiring.Add(g, hint + "_weight_scale", q.ScaleTensor()) }, hint: hint + "_weight_scaled");
-            y = b.Op("Mul", new[] { weighted, xs }, hint: hint + "_dequantized");
+            y = PerTokenMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint);
         }
         else
         {
@@ -127,27 +117,46 @@ public sealed class DynamicQuantization : IPass
     }
 
     /// <summary>
-    /// Asymmetric uint8 per token (each row of the last axis): with lo = min(min x, 0) and hi = max(max x, 0),
-    /// s = max(hi − lo, 1e-30) / 255 and z = Round(−lo / s) (both shape [..., 1], float), q = Cast&lt;uint8&gt;(Clip(Round(x / s) + z, 0, 255)).
+    /// x·W with x quantized per token (each row of the last axis) to asymmetric uint8 at run time:
+    /// x₂ = Reshape(x, [−1, K]); lo = min(row min, 0), hi = max(row max, 0); s = max(hi − lo, 1e-30)/255 and
+    /// z = Round(−lo/s) per row; q = QuantizeLinear(x₂, s, z, axis 0); acc = MatMulInteger(q, W_q);
+    /// y₂ = s · DequantizeLinear(acc, w_scale, axis 1) − (s · z) ⊗ (w_scale · Σ_k W_q[k, :]) (the row zero point is
+    /// applied through the weight's column sums, because ONNX Runtime's MatMulInteger takes only a scalar one);
+    /// y = Reshape(y₂, x.shape[:−1] + [N]). Not the Cast → Mul(x_scale · w_scale) form: ONNX Runtime 1.31 fuses that
+    /// into MatMulIntegerToFloat, whose A scale is per tensor or per column, which gives wrong results for per-row scales.
     /// </summary>
-    private static (Value Quantized, Value Scale, Value ZeroPoint) PerTokenUInt8(Graph g, GraphBuilder b, Value x, string hint)
+    private static Value PerTokenMatMul(Graph g, GraphBuilder b, Value x, Value wq, Value? wzp, QuantizedWeight q, string hint)
     {
+        long k = q.Data.Dims[0], n = q.Data.Dims[1];
+        Value Ints(string name, params long[] v) => g.AddInitializer(new Value(g.Model!.Names.Fresh(hint + "_" + name)), Tensor.FromInt64s("", new long[] { v.Length }, v));
+        Value Const(string name, float v) => Rewiring.AddFloats(g, hint + "_" + name, Array.Empty<long>(), new[] { v });
         bool axesInput = (g.Model!.OpsetVersion("") ?? 13) >= 18;
         var keep = Ir.Attribute.FromInt("keepdims", 1);
+        var x2 = b.Op("Reshape", new[] { x, Ints("rows_shape", -1, k) }, hint: hint + "_rows");
         Value Reduce(string op) => axesInput
-            ? b.Op(op, new[] { x, g.AddInitializer(new Value(g.Model.Names.Fresh(hint + "_axes")), Tensor.FromInt64s("", new long[] { 1 }, new[] { -1L })) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
-            : b.Op(op, new[] { x }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { -1L }) }, hint: hint + "_" + op.ToLowerInvariant());
-        Value Const(string name, float v) => Rewiring.AddFloats(g, hint + "_" + name, Array.Empty<long>(), new[] { v });
+            ? b.Op(op, new[] { x2, Ints("axes", 1) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
+            : b.Op(op, new[] { x2 }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { 1L }) }, hint: hint + "_" + op.ToLowerInvariant());
         var zero = Const("zero", 0f);
         var lo = b.Op("Min", new[] { Reduce("ReduceMin"), zero }, hint: hint + "_lo");
         var hi = b.Op("Max", new[] { Reduce("ReduceMax"), zero }, hint: hint + "_hi");
         var range = b.Op("Max", new[] { b.Op("Sub", new[] { hi, lo }, hint: hint + "_range"), Const("tiny", 1e-30f) }, hint: hint + "_range_safe");
-        var scale = b.Op("Div", new[] { range, Const("levels", 255f) }, hint: hint + "_token_scale");
+        var scale = b.Op("Div", new[] { range, Const("levels", 255f) }, hint: hint + "_token_scale");           // [M, 1]
         var zp = b.Op("Round", new[] { b.Op("Div", new[] { b.Op("Neg", new[] { lo }, hint: hint + "_neg_lo"), scale }, hint: hint + "_zp_real") }, hint: hint + "_token_zero_point");
-        var shifted = b.Op("Add", new[] { b.Op("Round", new[] { b.Op("Div", new[] { x, scale }, hint: hint + "_scaled") }, hint: hint + "_rounded"), zp }, hint: hint + "_shifted");
-        var clipped = b.Op("Clip", new[] { shifted, Const("qmin", 0f), Const("qmax", 255f) }, hint: hint + "_clipped");
-        var q = b.Op("Cast", new[] { clipped }, new[] { Ir.Attribute.FromInt("to", (int)DT.Uint8) }, hint: hint + "_uint8");
-        return (q, scale, zp);
+        var flat = Ints("flat", -1);
+        var scale1 = b.Op("Reshape", new[] { scale, flat }, hint: hint + "_token_scale_1d");
+        var zp1 = b.Op("Cast", new[] { b.Op("Reshape", new[] { zp, flat }, hint: hint + "_token_zero_point_1d") }, new[] { Ir.Attribute.FromInt("to", (int)DT.Uint8) }, hint: hint + "_token_zero_point_u8");
+        var xq = b.Op("QuantizeLinear", new[] { x2, scale1, zp1 }, new[] { Ir.Attribute.FromInt("axis", 0) }, hint: hint + "_x_quantized");
+        var acc = b.Op("MatMulInteger", new Value?[] { xq, wq, null, wzp }, hint: hint + "_int32");
+        var weighted = b.Op("DequantizeLinear", new[] { acc, Rewiring.Add(g, hint + "_weight_scale", q.ScaleTensor()) },
+            q.PerTensor ? null : new[] { Ir.Attribute.FromInt("axis", 1) }, hint: hint + "_weight_scaled");
+        var colSums = ColumnSums(q);
+        var scaledSums = colSums.Select((c, j) => c * q.Scales[q.PerTensor ? 0 : j]).ToArray();
+        var correction = b.Op("Mul", new[] { b.Op("Mul", new[] { scale, zp }, hint: hint + "_scaled_zero_point"),
+            Rewiring.AddFloats(g, hint + "_weight_scaled_column_sums", new[] { n }, scaledSums) }, hint: hint + "_zero_point_term");
+        var y2 = b.Op("Sub", new[] { b.Op("Mul", new[] { weighted, scale }, hint: hint + "_token_scaled"), correction }, hint: hint + "_rows_out");
+        var lead = b.Op("Slice", new[] { b.Op("Shape", new[] { x }, hint: hint + "_x_shape"), Ints("slice_start", 0), Ints("slice_end", -1) }, hint: hint + "_lead_shape");
+        var shape = b.Op("Concat", new[] { lead, Ints("n", n) }, new[] { Ir.Attribute.FromInt("axis", 0) }, hint: hint + "_out_shape");
+        return b.Op("Reshape", new[] { y2, shape }, hint: hint + "_dequantized");
     }
 
     /// <summary>Σ_k (w_q[k, n] − zero_point[n]) for a [K, N] quantized weight, per column.</summary>

@@ -18,6 +18,12 @@ public sealed record QuantizationOptions
     /// </summary>
     public bool PerTokenActivations { get; init; }
 
+    /// <summary>Dynamic mode: nodes (names or op types) whose activations are quantized per token even when <see cref="PerTokenActivations"/> is off.</summary>
+    public IReadOnlySet<string> PerTokenNodes { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="node"/>'s activations are quantized per token.</summary>
+    public bool QuantizesPerToken(Node node) => PerTokenActivations || PerTokenNodes.Contains(node.OpType) || PerTokenNodes.Contains(Rewiring.Hint(node));
+
     /// <summary>Symmetric weights (zero point 0); asymmetric weights use uint8 in dynamic mode.</summary>
     public bool SymmetricWeights { get; init; } = true;
 

@@ -20,7 +20,7 @@ internal static class QuantMiniLmBenchmark
     {
         int threads = 2, iterations = 50, batch = 8, warmup = 5;
         bool perChannel = true, sensitivity = false, perToken = true;
-        string? keep = null;
+        string? keep = null, perTokenNodes = null;
         string? output = null;
         for (int i = 1; i < args.Length; i++)
         {
@@ -34,6 +34,7 @@ internal static class QuantMiniLmBenchmark
                 "--per-tensor" => !(perChannel = false),
                 "--sensitivity" => sensitivity = true,
                 "--per-tensor-activations" => !(perToken = false),
+                "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
                 "-o" when i + 1 < args.Length => (output = args[++i]) is not null,
                 _ => false,
@@ -48,7 +49,7 @@ internal static class QuantMiniLmBenchmark
         var sentences = File.ReadAllLines(Path.Combine(root, "models", "data", "sentences.txt")).Where(l => l.Trim().Length > 0).ToList();
 
         var quantizer = new Int8Quantizer(ModelReader.Load(model), Int8Mode.Dynamic,
-            new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
+            new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
         if (sensitivity) Sensitivities(quantizer, tokenizer, sentences.Take(32).ToList(), threads);
         var q = quantizer.Quantize();
         output ??= Path.Combine(Path.GetTempPath(), "onnxrev-bench", "minilm_int8_dynamic.onnx");
@@ -81,6 +82,7 @@ internal static class QuantMiniLmBenchmark
             ["activations"] = perToken ? "per token (asymmetric uint8)" : "per tensor (DynamicQuantizeLinear, uint8)",
             ["quantized_nodes"] = q.QuantizedNodes.Count,
             ["kept_float"] = keep,
+            ["per_token_nodes"] = perTokenNodes,
             ["sentences"] = sentences.Count,
             ["tokens"] = cosines.Count,
             ["cosine_min"] = Math.Round(cosines.Min(), 5),
