@@ -17,6 +17,7 @@ public sealed class DynamicQuantization : IPass
 {
     private readonly QuantizationOptions _options;
     private readonly bool _conv;
+    private readonly Dictionary<(Value, long), (Value, Value, Value)> _perToken = new();
 
     /// <summary>Creates the pass. <paramref name="includeConv"/> also rewrites Conv into ConvInteger.</summary>
     public DynamicQuantization(QuantizationOptions? options = null, bool includeConv = true)
@@ -35,6 +36,7 @@ public sealed class DynamicQuantization : IPass
     public PassResult Run(Model model)
     {
         var quantized = new List<string>();
+        _perToken.Clear();
         bool modified = Prepare(model, _options);
         var g = model.Graph;
         foreach (var node in g.Nodes.Where(n => n.IsStandardDomain && !_options.KeepsFloat(n)).ToList())
@@ -73,7 +75,7 @@ public sealed class DynamicQuantization : IPass
         Value y;
         if (_options.QuantizesPerToken(node))
         {
-            y = PerTokenMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint);
+            y = PerTokenMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint, _perToken);
         }
         else
         {
@@ -125,27 +127,35 @@ public sealed class DynamicQuantization : IPass
     /// y = Reshape(y₂, x.shape[:−1] + [N]). Not the Cast → Mul(x_scale · w_scale) form: ONNX Runtime 1.31 fuses that
     /// into MatMulIntegerToFloat, whose A scale is per tensor or per column, which gives wrong results for per-row scales.
     /// </summary>
-    private static Value PerTokenMatMul(Graph g, GraphBuilder b, Value x, Value wq, Value? wzp, QuantizedWeight q, string hint)
+    private static Value PerTokenMatMul(Graph g, GraphBuilder b, Value x, Value wq, Value? wzp, QuantizedWeight q, string hint,
+        Dictionary<(Value, long), (Value Xq, Value Scale, Value Zp)> shared)
     {
         long k = q.Data.Dims[0], n = q.Data.Dims[1];
         Value Ints(string name, params long[] v) => g.AddInitializer(new Value(g.Model!.Names.Fresh(hint + "_" + name)), Tensor.FromInt64s("", new long[] { v.Length }, v));
         Value Const(string name, float v) => Rewiring.AddFloats(g, hint + "_" + name, Array.Empty<long>(), new[] { v });
         bool axesInput = (g.Model!.OpsetVersion("") ?? 13) >= 18;
         var keep = Ir.Attribute.FromInt("keepdims", 1);
-        var x2 = b.Op("Reshape", new[] { x, Ints("rows_shape", -1, k) }, hint: hint + "_rows");
-        Value Reduce(string op) => axesInput
-            ? b.Op(op, new[] { x2, Ints("axes", 1) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
-            : b.Op(op, new[] { x2 }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { 1L }) }, hint: hint + "_" + op.ToLowerInvariant());
-        var zero = Const("zero", 0f);
-        var lo = b.Op("Min", new[] { Reduce("ReduceMin"), zero }, hint: hint + "_lo");
-        var hi = b.Op("Max", new[] { Reduce("ReduceMax"), zero }, hint: hint + "_hi");
-        var range = b.Op("Max", new[] { b.Op("Sub", new[] { hi, lo }, hint: hint + "_range"), Const("tiny", 1e-30f) }, hint: hint + "_range_safe");
-        var scale = b.Op("Div", new[] { range, Const("levels", 255f) }, hint: hint + "_token_scale");           // [M, 1]
-        var zp = b.Op("Round", new[] { b.Op("Div", new[] { b.Op("Neg", new[] { lo }, hint: hint + "_neg_lo"), scale }, hint: hint + "_zp_real") }, hint: hint + "_token_zero_point");
-        var flat = Ints("flat", -1);
-        var scale1 = b.Op("Reshape", new[] { scale, flat }, hint: hint + "_token_scale_1d");
-        var zp1 = b.Op("Cast", new[] { b.Op("Reshape", new[] { zp, flat }, hint: hint + "_token_zero_point_1d") }, new[] { Ir.Attribute.FromInt("to", (int)DT.Uint8) }, hint: hint + "_token_zero_point_u8");
-        var xq = b.Op("QuantizeLinear", new[] { x2, scale1, zp1 }, new[] { Ir.Attribute.FromInt("axis", 0) }, hint: hint + "_x_quantized");
+        // Several MatMuls reading the same activation (attention's Q, K and V) share one quantization of it.
+        if (!shared.TryGetValue((x, k), out var xqs))
+        {
+            var x2 = b.Op("Reshape", new[] { x, Ints("rows_shape", -1, k) }, hint: hint + "_rows");
+            Value Reduce(string op) => axesInput
+                ? b.Op(op, new[] { x2, Ints("axes", 1) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
+                : b.Op(op, new[] { x2 }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { 1L }) }, hint: hint + "_" + op.ToLowerInvariant());
+            var zero = Const("zero", 0f);
+            var lo = b.Op("Min", new[] { Reduce("ReduceMin"), zero }, hint: hint + "_lo");
+            var hi = b.Op("Max", new[] { Reduce("ReduceMax"), zero }, hint: hint + "_hi");
+            var range = b.Op("Max", new[] { b.Op("Sub", new[] { hi, lo }, hint: hint + "_range"), Const("tiny", 1e-30f) }, hint: hint + "_range_safe");
+            var scaleRow = b.Op("Div", new[] { range, Const("levels", 255f) }, hint: hint + "_token_scale");           // [M, 1]
+            var zpRow = b.Op("Round", new[] { b.Op("Div", new[] { b.Op("Neg", new[] { lo }, hint: hint + "_neg_lo"), scaleRow }, hint: hint + "_zp_real") }, hint: hint + "_token_zero_point");
+            var flat = Ints("flat", -1);
+            var scale1 = b.Op("Reshape", new[] { scaleRow, flat }, hint: hint + "_token_scale_1d");
+            var zp1 = b.Op("Cast", new[] { b.Op("Reshape", new[] { zpRow, flat }, hint: hint + "_token_zero_point_1d") }, new[] { Ir.Attribute.FromInt("to", (int)DT.Uint8) }, hint: hint + "_token_zero_point_u8");
+            var xqRow = b.Op("QuantizeLinear", new[] { x2, scale1, zp1 }, new[] { Ir.Attribute.FromInt("axis", 0) }, hint: hint + "_x_quantized");
+            xqs = (xqRow, scaleRow, zpRow);
+            shared[(x, k)] = xqs;
+        }
+        var (xq, scale, zp) = xqs;
         var acc = b.Op("MatMulInteger", new Value?[] { xq, wq, null, wzp }, hint: hint + "_int32");
         var weighted = b.Op("DequantizeLinear", new[] { acc, Rewiring.Add(g, hint + "_weight_scale", q.ScaleTensor()) },
             q.PerTensor ? null : new[] { Ir.Attribute.FromInt("axis", 1) }, hint: hint + "_weight_scaled");

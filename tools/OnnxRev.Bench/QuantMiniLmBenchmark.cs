@@ -19,7 +19,7 @@ internal static class QuantMiniLmBenchmark
     public static int Run(string[] args)
     {
         int threads = 2, iterations = 50, batch = 8, warmup = 5;
-        bool perChannel = true, sensitivity = false, perToken = true;
+        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false;
         string? keep = null, perTokenNodes = null;
         string? output = null;
         for (int i = 1; i < args.Length; i++)
@@ -33,6 +33,7 @@ internal static class QuantMiniLmBenchmark
                 "--batch" => Int(ref batch) && batch > 0,
                 "--per-tensor" => !(perChannel = false),
                 "--sensitivity" => sensitivity = true,
+                "--embeddings" => embeddings = true,
                 "--per-tensor-activations" => !(perToken = false),
                 "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
@@ -52,6 +53,7 @@ internal static class QuantMiniLmBenchmark
             new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
         if (sensitivity) Sensitivities(quantizer, tokenizer, sentences.Take(32).ToList(), threads);
         var q = quantizer.Quantize();
+        if (embeddings) new EmbeddingQuantization().Run(q.Model);
         output ??= Path.Combine(Path.GetTempPath(), "onnxrev-bench", "minilm_int8_dynamic.onnx");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         ModelWriter.Save(q.Model, output);
@@ -83,6 +85,7 @@ internal static class QuantMiniLmBenchmark
             ["quantized_nodes"] = q.QuantizedNodes.Count,
             ["kept_float"] = keep,
             ["per_token_nodes"] = perTokenNodes,
+            ["embeddings_int8"] = embeddings,
             ["sentences"] = sentences.Count,
             ["tokens"] = cosines.Count,
             ["cosine_min"] = Math.Round(cosines.Min(), 5),

@@ -14,7 +14,7 @@ internal sealed class QuantizeCommand : ICommand
     public string Name => "quantize";
     public string Summary => "INT8 quantization (dynamic, or static QDQ calibrated on data), with sensitivity and an accuracy floor; int4/fp16";
     public string Usage => "onnxrev quantize MODEL --mode dynamic|static|int4|fp16 -o OUT [--calibration DATA] [--calibration-method minmax|percentile|entropy] " +
-                           "[--per-channel] [--per-token] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
+                           "[--per-channel] [--per-token] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
     public string Description =>
         "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
         "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
@@ -28,6 +28,7 @@ internal sealed class QuantizeCommand : ICommand
         "--keep-float takes op types or node names. --data DATA (labelled) reports accuracy before and after;\n" +
         "--accuracy-floor F (a fraction, e.g. 0.97) keeps the fewest layers float (greedy by per-layer sensitivity) that\n" +
         "meet F on DATA; --sensitivity lists each layer's output MSE when quantized alone.\n" +
+        "--embeddings also stores Gather-read embedding tables as int8 with one scale per row.\n" +
         "int4 / fp16 run the passes registered under those names (when this build has them).";
     public IReadOnlyList<string> Examples => new[]
     {
@@ -46,6 +47,7 @@ internal sealed class QuantizeCommand : ICommand
         new("calibration-samples", "static: use at most this many calibration samples (default 1000)", ValueName: "N"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
         new("symmetric", "static: symmetric int8 activations (default: asymmetric uint8)", TakesValue: false),
+        new("embeddings", "dynamic/static: also store embedding tables read by Gather as int8 (one scale per row)", TakesValue: false),
         new("per-token", "dynamic: one activation scale and zero point per token (row) instead of per tensor; for transformers", TakesValue: false),
         new("keep-float", "comma-separated op types or node names that stay float", ValueName: "OPS"),
         new("data", "labelled dataset: accuracy before/after; needed by --accuracy-floor and --sensitivity", ValueName: "DATA"),
@@ -135,6 +137,12 @@ internal sealed class QuantizeCommand : ICommand
             result["sensitivity"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["node"] = l.Node, ["op"] = l.OpType, ["output_mse"] = l.OutputMse }).ToArray());
             foreach (var l in layers) output.Line(string.Create(CultureInfo.InvariantCulture, $"  {l.Node,-40} {l.OpType,-8} output MSE {l.OutputMse:G4}"));
         }
+        if (args.Has("embeddings"))
+        {
+            var embeddings = new EmbeddingQuantization(options);
+            embeddings.Run(quantized.Model);
+            result["quantized_embeddings"] = new JsonArray(embeddings.QuantizedTables.Select(t => (JsonNode)t!).ToArray());
+        }
         ModelWriter.Save(quantized.Model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, quantized.Model);
         result["bytes_after"] = bytesAfter;
@@ -157,7 +165,7 @@ internal sealed class QuantizeCommand : ICommand
         var given = new Dictionary<string, string?>();
         if (args.Get("keep-float") is { } kf && info.Options.Any(o => o.Name == "keep-float")) given["keep-float"] = kf;
         else if (args.Has("keep-float")) throw new UsageException($"--mode {mode} does not take --keep-float");
-        foreach (var other in new[] { "per-channel", "per-token", "data", "accuracy-floor", "sensitivity" })
+        foreach (var other in new[] { "per-channel", "per-token", "embeddings", "data", "accuracy-floor", "sensitivity" })
             if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode {mode}");
         var pass = info.Create(new PassOptions(given));
         var before = model.Graph.AllNodes().Count(n => n.OpType is "MatMul" or "Gemm" or "Conv");
