@@ -1,6 +1,7 @@
 using OnnxRev.Passes.Cleanup;
 using OnnxRev.Passes.Compression;
 using OnnxRev.Passes.Cleanup.Shapes;
+using OnnxRev.Passes.Quantization;
 using OnnxRev.Passes.Reversible;
 
 namespace OnnxRev.Passes;
@@ -35,6 +36,22 @@ public static class StandardPasses
             PassRegistry.Register(new("shape-folding", "Shape/Gather/Concat/Unsqueeze chains with statically known results become constants (symbolic dims stay symbolic)", () => new ShapeFolding()));
             PassRegistry.Register(new("constant-folding", "computes nodes whose inputs are all constants", () => new ConstantFolding()));
             PassRegistry.Register(new("dead-code-elimination", "removes nodes and initializers nothing reads", () => new DeadCodeElimination()));
+            PassRegistry.Register(new("gemm-to-matmul", "Gemm with a constant B becomes MatMul (B' = alpha·op(B)) + Add(beta·C); exact", () => new GemmToMatMul()));
+            PassRegistry.Register(new("fold-batchnorm", "Conv → BatchNormalization (constant statistics) becomes one Conv with scaled weights and bias", () => new BatchNormFolding()));
+            PassRegistry.Register(new("opset-upgrade", "raises the opset to 13 when every operator allows it (converts BatchNormalization, Dropout, axes/split/clip attributes)", () => new OpsetUpgrade(13)));
+            PassRegistry.Register(new("quantize-dynamic", "dynamic INT8: MatMul/Gemm/Conv weights int8, activations quantized at run time (changes numerics; static QDQ needs calibration: onnxrev quantize --mode static)",
+                o => new DynamicQuantization(new QuantizationOptions
+                {
+                    PerChannel = o.Has("quant-per-channel"),
+                    PerTokenActivations = o.Has("quant-per-token"),
+                    KeepFloat = QuantizationOptions.ParseKeepFloat(o.Get("quant-keep-float")),
+                }),
+                new PassOptionSpec[]
+                {
+                    new("quant-per-channel", "quantize-dynamic: one weight scale per output channel", TakesValue: false),
+                    new("quant-per-token", "quantize-dynamic: one activation scale per token (row)", TakesValue: false),
+                    new("quant-keep-float", "quantize-dynamic: op types or node names that stay float", "OPS"),
+                }));
             PassRegistry.Register(new("quantize-embeddings", "weight-only int8 for embedding tables read by Gather (one scale per row, dequantized after the lookup)",
                 () => new Quantization.EmbeddingQuantization()));
             RegisterCompression();

@@ -11,6 +11,19 @@ public sealed record QuantizationOptions
     /// <summary>Symmetric activations (zero point 0 for int8, 128 for uint8); static QDQ only — dynamic activations are always asymmetric uint8.</summary>
     public bool SymmetricActivations { get; init; }
 
+    /// <summary>
+    /// Dynamic mode: quantize activations per token (each row of the last axis gets its own symmetric int8 scale,
+    /// computed at run time) instead of per tensor with DynamicQuantizeLinear. Transformers need it: a few tokens and
+    /// hidden dimensions carry outliers that would otherwise set the step for the whole tensor.
+    /// </summary>
+    public bool PerTokenActivations { get; init; }
+
+    /// <summary>Dynamic mode: nodes (names or op types) whose activations are quantized per token even when <see cref="PerTokenActivations"/> is off.</summary>
+    public IReadOnlySet<string> PerTokenNodes { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>Whether <paramref name="node"/>'s activations are quantized per token.</summary>
+    public bool QuantizesPerToken(Node node) => PerTokenActivations || PerTokenNodes.Contains(node.OpType) || PerTokenNodes.Contains(Rewiring.Hint(node));
+
     /// <summary>Symmetric weights (zero point 0); asymmetric weights use uint8 in dynamic mode.</summary>
     public bool SymmetricWeights { get; init; } = true;
 

@@ -29,6 +29,20 @@ public class QuantizeCommandTests
     }
 
     [Test]
+    public void DynamicPerTokenRunsInOrt()
+    {
+        string output = Path.Combine(_dir, "q.onnx");
+        var r = CliRunner.Run("quantize", Zoo, "--mode", "dynamic", "--per-channel", "--per-token", "--embeddings", "-o", output, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        Assert.That((int)r.Json["quantized_nodes"]!, Is.EqualTo(3));
+        Assert.That(r.Json["quantized_embeddings"]!.AsArray(), Is.Empty, "LeNet has no embedding table");
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "MatMulInteger"), Is.EqualTo(3));
+        var outputs = OrtCheck.Run(File.ReadAllBytes(output));
+        Assert.That(outputs.Values.First().AsTensor().Dims, Has.Count.EqualTo(2));
+    }
+
+    [Test]
     public void StaticWithCalibrationDataAndAccuracyReport()
     {
         string output = Path.Combine(_dir, "q.onnx");
@@ -49,6 +63,8 @@ public class QuantizeCommandTests
     [TestCase("--mode", "dynamic", "--accuracy-floor", "1.5", "--data", "x")]
     [TestCase("--mode", "static", "--calibration", "/nonexistent/data")]
     [TestCase("--mode", "static", "--calibration", "y", "--calibration-method", "median")]
+    [TestCase("--mode", "static", "--calibration", "y", "--per-token")]             // per-token is dynamic-only
+    [TestCase("--mode", "dynamic", "--percentile", "99")]                            // percentile is static-only
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

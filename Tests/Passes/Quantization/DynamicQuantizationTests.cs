@@ -121,3 +121,89 @@ public class DynamicQuantizationTests
         }
     }
 }
+
+public class PerTokenDynamicQuantizationTests
+{
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, true)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, true)]
+    public void PerTokenActivationsStayWithinEachRowsRoundingBound(OnnxRev.Runtime.OptimizationLevel level, bool batched)
+    {
+        const int rows = 6, k = 32, n = 8;
+        var model = MatMul(rows, k, n);
+        if (batched) model.Graph.Inputs[0].Type = Support.ModelFactory.FloatType(2, 3, k);
+        if (batched) model.Graph.Outputs[0].Type = Support.ModelFactory.FloatType(2, 3, n);
+        if (batched)
+            foreach (var v in new[] { model.Graph.Inputs[0], model.Graph.Outputs[0] })
+                for (int d = 0; d < 2; d++) { v.Type!.TensorType.Shape.Dim[d].ClearDimValue(); v.Type.TensorType.Shape.Dim[d].DimParam = d == 0 ? "batch" : "sequence"; }
+        var w = model.Graph.Initializers[0].Initializer!;
+        var wv = w.ToFloatArray();
+        var x = Random(rows * k, 21, 1f);
+        for (int i = 0; i < k; i++) x[2 * k + i] *= 100; // one outlier token
+        var feeds = Feed("x", batched ? new long[] { 2, 3, k } : new long[] { rows, k }, x);
+        var expected = RunFirst(model, feeds);
+        var q = QuantizedWeight.Quantize(w, 1, QuantType.Int8, true);
+        new DynamicQuantization(new QuantizationOptions { PerChannel = true, PerTokenActivations = true }).Run(model);
+        using var runner = new OnnxRev.Runtime.OrtRunner(Serialization.ModelWriter.ToBytes(model), new OnnxRev.Runtime.RunnerOptions { OptimizationLevel = level });
+        var actual = Floats(runner.Run(feeds).Values.First());
+        for (int r = 0; r < rows; r++)
+        {
+            var row = Enumerable.Range(0, k).Select(i => x[r * k + i]).ToArray();
+            float sx = (Math.Max(row.Max(), 0) - Math.Min(row.Min(), 0)) / 255f;
+            for (int c = 0; c < n; c++)
+            {
+                double bound = 0;
+                for (int i = 0; i < k; i++) bound += Math.Abs(x[r * k + i]) * q.Scales[c] / 2 + Math.Abs(wv[i * n + c]) * sx / 2 + sx * q.Scales[c] / 4;
+                Assert.That(Math.Abs(actual[r * n + c] - expected[r * n + c]), Is.LessThanOrEqualTo(bound * 1.0001 + 1e-5), $"y[{r},{c}]");
+            }
+        }
+    }
+}
+
+public class DynamicQuantizationGraphFormTests
+{
+    [Test]
+    public void ConstantNodeWeightsAndSharedInitializersAreQuantized()
+    {
+        // W in a Constant node (as some exporters write it) feeding one MatMul; V shared by two MatMuls.
+        var g = new Graph("forms");
+        var x = Support.GraphBuild.Input(g, "x", Support.ModelFactory.FloatType(2, 8));
+        var w = Support.GraphBuild.ConstantTensor(g, "W", Support.GraphBuild.FloatTensor(new long[] { 8, 8 }, Random(64, 1)));
+        var h = Support.GraphBuild.Op(g, "MatMul", new[] { x, w }, "h");
+        var v = Support.GraphBuild.FloatInit(g, "V", new long[] { 8, 4 }, Random(32, 2));
+        var y1 = Support.GraphBuild.Op(g, "MatMul", new[] { h, v }, "y1");
+        var y2 = Support.GraphBuild.Op(g, "MatMul", new[] { x, v }, "y2");
+        Support.GraphBuild.Output(g, y1, Support.ModelFactory.FloatType(2, 4));
+        Support.GraphBuild.Output(g, y2, Support.ModelFactory.FloatType(2, 4));
+        var model = Support.ModelFactory.Wrap(g, 13);
+        var feeds = Feed("x", new long[] { 2, 8 }, Random(16, 3));
+        var expected = Support.OrtCheck.Run(Serialization.ModelWriter.ToBytes(model), feeds);
+        var pass = new DynamicQuantization(new QuantizationOptions { PerChannel = true });
+        pass.Run(model);
+        Assert.That(pass.QuantizedNodes, Has.Count.EqualTo(3));
+        Assert.That(model.Graph.Initializers.Where(i => i.Initializer!.DataType == (int)Schema.TensorProto.Types.DataType.Float).Sum(i => i.Initializer!.ElementCount),
+            Is.LessThan(64), "no float weight matrix is left");
+        var actual = Support.OrtCheck.Run(Serialization.ModelWriter.ToBytes(model), feeds);
+        foreach (var name in new[] { "y1", "y2" })
+        {
+            var a = Floats(actual[name]);
+            var e = Floats(expected[name]);
+            double scale = e.Max(Math.Abs);
+            Assert.That(a.Zip(e).Max(p => Math.Abs(p.First - p.Second)), Is.LessThan(0.03 * scale), name);
+        }
+    }
+
+    [Test]
+    public void Opset8GemmModelIsUpgradedThenQuantized()
+    {
+        var model = Gemm(2, 16, 4);
+        model.SetOpsetVersion("", 8);
+        model.IrVersion = 3;
+        var pass = new DynamicQuantization();
+        pass.Run(model);
+        Assert.That(model.OpsetVersion(""), Is.EqualTo(13));
+        Assert.That(pass.QuantizedNodes, Has.Count.EqualTo(1));
+        Assert.That(RunFirst(model, Feed("x", new long[] { 2, 16 }, Random(32, 4))), Has.Length.EqualTo(8));
+    }
+}

@@ -75,6 +75,22 @@ public class StaticQdqQuantizationTests
         var ranges = new Dictionary<string, TensorRange> { ["x"] = new(x.Min(), x.Max()), ["y"] = new(0, conv.Max()), ["conv"] = new(conv.Min(), conv.Max()) };
         var options = new QuantizationOptions { SymmetricActivations = symmetric, ActivationType = symmetric ? QuantType.Int8 : QuantType.UInt8 };
         new StaticQdqQuantization(ranges, options).Run(model);
+        // Numerics (ORT optimizations off): within the rounding bound of the 72 products, the output step and the bias step.
+        var expected = RunFirst(Conv(8, 16, 10), Feed("x", new long[] { 1, 8, 10, 10 }, x));
+        var actual = RunFirst(model, Feed("x", new long[] { 1, 8, 10, 10 }, x));
+        var px = QuantMath.FromRange(x.Min(), x.Max(), options.ActivationType, symmetric);
+        var py = symmetric ? QuantMath.FromRange(conv.Min(), conv.Max(), QuantType.Int8, true) : QuantMath.FromRange(0, conv.Max(), QuantType.UInt8, false);
+        var w = Conv(8, 16, 10).Graph.Initializers[0].Initializer!;
+        var wv = w.ToFloatArray();
+        var qw = QuantizedWeight.Quantize(w, 0, QuantType.Int8, true);
+        float xmax = x.Max(Math.Abs);
+        for (int m = 0; m < 16; m++)
+        {
+            float wmax = Enumerable.Range(0, 72).Max(i => Math.Abs(wv[m * 72 + i]));
+            double bound = 72 * (xmax * qw.Scales[m] / 2 + wmax * px.Scale / 2 + px.Scale * qw.Scales[m] / 4) + py.Scale / 2 + px.Scale * qw.Scales[m] / 2;
+            for (int i = 0; i < 100; i++)
+                Assert.That(Math.Abs(actual[m * 100 + i] - expected[m * 100 + i]), Is.LessThanOrEqualTo(bound * 1.0001), $"channel {m}");
+        }
         var ops = OptimizedOps(model);
         TestContext.Out.WriteLine("ORT optimized graph: " + string.Join(", ", ops.Select(kv => $"{kv.Key}×{kv.Value}")));
         Assert.That(ops.GetValueOrDefault("QLinearConv"), Is.EqualTo(1), string.Join(",", ops.Keys));

