@@ -47,11 +47,11 @@ public static class StandardPasses
                     new("coupling-rank", "coupling meft: adapter rank (default 8)", "R"),
                 }));
             PassRegistry.Register(new("int4", "MatMul/Gemm with constant weights become com.microsoft MatMulNBits: 4-bit block-wise round-to-nearest weights (weight-only)",
-                o => new MatMulNBitsQuantization(new Int4Options(o.GetInt("block-size", 32, min: 16, max: 4096), !o.Has("asymmetric"),
+                o => new MatMulNBitsQuantization(new Int4Options(o.GetInt("block-size", 32, min: 16, max: 256), !o.Has("asymmetric"),
                     o.GetInt("accuracy-level", 0, min: 0, max: 4), o.GetList("keep-float").ToHashSet())),
                 new PassOptionSpec[]
                 {
-                    new("block-size", "int4: weights per block along K, a power of two ≥ 16 (default 32)", "B"),
+                    new("block-size", "int4: weights per block along K: 16, 32, 64, 128 or 256 (default 32)", "B"),
                     new("asymmetric", "int4: per-block zero points (default symmetric)", TakesValue: false),
                     new("accuracy-level", "int4: MatMulNBits accuracy_level 0..4 (default 0; 4 = int8 compute on A)", "L"),
                     new("keep-float", "int4/fp16: op types or node names left in float32 (int4: also weight names)", "OPS"),

@@ -7,7 +7,7 @@ using DT = OnnxRev.Schema.TensorProto.Types.DataType;
 namespace OnnxRev.Passes.Quantization;
 
 /// <summary>Settings of <see cref="MatMulNBitsQuantization"/>.</summary>
-/// <param name="BlockSize">Weights per block along K (power of two ≥ 16).</param>
+/// <param name="BlockSize">Weights per block along K: 16, 32, 64, 128 or 256 (the sizes ONNX Runtime's MatMulNBits kernels accept).</param>
 /// <param name="Symmetric">Symmetric blocks (no zero-point input) or asymmetric (packed 4-bit zero points).</param>
 /// <param name="AccuracyLevel">MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute on A.</param>
 /// <param name="KeepFloat">Op types (MatMul, Gemm), node names or weight names left in float.</param>
@@ -28,7 +28,7 @@ public sealed class MatMulNBitsQuantization : IPass
     public MatMulNBitsQuantization(Int4Options? options = null)
     {
         _o = options ?? new Int4Options();
-        if (_o.BlockSize < 16 || (_o.BlockSize & (_o.BlockSize - 1)) != 0) throw new OnnxRevException($"--block-size must be a power of two ≥ 16, got {_o.BlockSize}");
+        if (_o.BlockSize is not (16 or 32 or 64 or 128 or 256)) throw new OnnxRevException($"--block-size must be 16, 32, 64, 128 or 256 (what ONNX Runtime's MatMulNBits accepts), got {_o.BlockSize}");
         if (_o.AccuracyLevel is < 0 or > 4) throw new OnnxRevException($"--accuracy-level must be 0..4, got {_o.AccuracyLevel}");
     }
 

@@ -85,6 +85,7 @@ public class MatMulNBitsQuantizationTests
     [TestCase(70, 9, 16, false, false)]     // asymmetric: packed zero points, odd block count
     [TestCase(200, 33, 64, false, true)]
     [TestCase(48, 16, 128, true, false)]    // one block longer than K
+    [TestCase(300, 20, 256, false, false)]
     public void MatMulAgreesWithTheDequantizedWeights(int k, int n, int blockSize, bool symmetric, bool constantNode)
     {
         var model = MatMulModel(k, n, constantNode);
