@@ -59,43 +59,89 @@ public static class BlockQuantizer
     /// </summary>
     public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric)
     {
-        if (blockSize < 16 || (blockSize & (blockSize - 1)) != 0) throw new OnnxRevException($"--block-size must be a power of two ≥ 16, got {blockSize}");
-        if ((long)n * k != w.Length) throw new ArgumentException("weight size does not match N·K");
-        int blocks = (k + blockSize - 1) / blockSize, blob = blockSize / 2, zpPerRow = (blocks + 1) / 2;
-        var packed = new byte[(long)n * blocks * blob];
-        var scales = new float[n * blocks];
-        var zps = symmetric ? null : new byte[n * zpPerRow];
-        var codes = new int[blockSize];
+        var layout = new BlockLayout(n, k, blockSize, symmetric);
+        var values = new float[blockSize];
         for (int row = 0; row < n; row++)
-            for (int blk = 0; blk < blocks; blk++)
+            for (int blk = 0; blk < layout.Blocks; blk++)
             {
                 int start = blk * blockSize, end = Math.Min(k, start + blockSize);
-                float scale;
-                int zp;
-                if (symmetric)
-                {
-                    float amax = 0;
-                    for (int i = start; i < end; i++) amax = Math.Max(amax, Math.Abs(w[(long)row * k + i]));
-                    scale = amax > 0 ? amax / 7f : 1f;
-                    zp = 8;
-                }
-                else
-                {
-                    float lo = 0, hi = 0;
-                    for (int i = start; i < end; i++) { float v = w[(long)row * k + i]; lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
-                    scale = hi > lo ? (hi - lo) / 15f : 1f;
-                    zp = Math.Clamp((int)MathF.Round(-lo / scale, MidpointRounding.ToEven), 0, 15);
-                }
-                scales[row * blocks + blk] = scale;
-                for (int i = 0; i < blockSize; i++)
-                {
-                    int kk = start + i;
-                    codes[i] = kk < end ? Math.Clamp((int)MathF.Round(w[(long)row * k + kk] / scale, MidpointRounding.ToEven) + zp, 0, 15) : zp;
-                }
-                long at = ((long)row * blocks + blk) * blob;
-                for (int j = 0; j < blob; j++) packed[at + j] = (byte)(codes[2 * j] | (codes[2 * j + 1] << 4));
-                if (zps is not null) zps[row * zpPerRow + blk / 2] |= (byte)((blk & 1) == 0 ? zp : zp << 4);
+                var span = w.AsSpan((int)((long)row * k + start), end - start);
+                var (scale, zp) = Parameters(span, symmetric);
+                layout.SetBlock(row, blk, scale, zp);
+                for (int i = 0; i < span.Length; i++) layout.SetCode(row, start + i, Code(span[i], scale, zp));
             }
-        return new BlockQuantized(n, k, blockSize, packed, scales, zps);
+        return layout.Build();
     }
+
+    /// <summary>Scale and zero point of one block (see <see cref="Quantize"/>).</summary>
+    public static (float Scale, int ZeroPoint) Parameters(ReadOnlySpan<float> block, bool symmetric)
+    {
+        if (symmetric)
+        {
+            float amax = 0;
+            foreach (var v in block) amax = Math.Max(amax, Math.Abs(v));
+            return (amax > 0 ? amax / 7f : 1f, 8);
+        }
+        float lo = 0, hi = 0;
+        foreach (var v in block) { lo = Math.Min(lo, v); hi = Math.Max(hi, v); }
+        float scale = hi > lo ? (hi - lo) / 15f : 1f;
+        return (scale, Math.Clamp((int)MathF.Round(-lo / scale, MidpointRounding.ToEven), 0, 15));
+    }
+
+    /// <summary>The 4-bit code of <paramref name="v"/>: clamp(round(v / scale) + zp, 0, 15).</summary>
+    public static int Code(float v, float scale, int zp) => Math.Clamp((int)MathF.Round(v / scale, MidpointRounding.ToEven) + zp, 0, 15);
+}
+
+/// <summary>Builds a <see cref="BlockQuantized"/> code by code (padding codes default to their block's zero point).</summary>
+public sealed class BlockLayout
+{
+    private readonly byte[] _packed;
+    private readonly float[] _scales;
+    private readonly byte[]? _zps;
+    private readonly int[] _zpOf;
+
+    /// <summary>Creates an empty layout.</summary>
+    public BlockLayout(int n, int k, int blockSize, bool symmetric)
+    {
+        if (blockSize < 16 || (blockSize & (blockSize - 1)) != 0) throw new OnnxRevException($"--block-size must be a power of two ≥ 16, got {blockSize}");
+        N = n; K = k; BlockSize = blockSize;
+        Blocks = (k + blockSize - 1) / blockSize;
+        _packed = new byte[(long)n * Blocks * (blockSize / 2)];
+        _scales = new float[n * Blocks];
+        _zps = symmetric ? null : new byte[n * ((Blocks + 1) / 2)];
+        _zpOf = new int[n * Blocks];
+    }
+
+    /// <summary>Rows (outputs).</summary>
+    public int N { get; }
+
+    /// <summary>Inputs (reduction axis).</summary>
+    public int K { get; }
+
+    /// <summary>Block size along K.</summary>
+    public int BlockSize { get; }
+
+    /// <summary>Blocks per row.</summary>
+    public int Blocks { get; }
+
+    /// <summary>Sets a block's scale and zero point, and its codes to the zero point.</summary>
+    public void SetBlock(int row, int blk, float scale, int zp)
+    {
+        _scales[row * Blocks + blk] = scale;
+        _zpOf[row * Blocks + blk] = zp;
+        if (_zps is not null) _zps[row * ((Blocks + 1) / 2) + blk / 2] |= (byte)((blk & 1) == 0 ? zp : zp << 4);
+        for (int i = 0; i < BlockSize; i++) Put(row, blk * BlockSize + i, zp);
+    }
+
+    /// <summary>Sets the code of element (row, k).</summary>
+    public void SetCode(int row, int k, int code) => Put(row, k, code);
+
+    private void Put(int row, int k, int code)
+    {
+        long at = (long)row * Blocks * (BlockSize / 2) + k / 2;
+        _packed[at] = (k & 1) == 0 ? (byte)((_packed[at] & 0xF0) | code) : (byte)((_packed[at] & 0x0F) | (code << 4));
+    }
+
+    /// <summary>The finished weight.</summary>
+    public BlockQuantized Build() => new(N, K, BlockSize, _packed, _scales, _zps);
 }

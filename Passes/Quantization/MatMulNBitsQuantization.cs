@@ -11,7 +11,10 @@ namespace OnnxRev.Passes.Quantization;
 /// <param name="Symmetric">Symmetric blocks (no zero-point input) or asymmetric (packed 4-bit zero points).</param>
 /// <param name="AccuracyLevel">MatMulNBits accuracy_level: 0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 compute on A.</param>
 /// <param name="KeepFloat">Op types (MatMul, Gemm), node names or weight names left in float.</param>
-public sealed record Int4Options(int BlockSize = 32, bool Symmetric = true, int AccuracyLevel = 0, IReadOnlyCollection<string>? KeepFloat = null);
+/// <param name="Hessians">Optional GPTQ calibration: weight name → H = Σ x xᵀ (K × K, row-major) over the inputs x the weight
+/// multiplies (Runtime's Int4Calibration collects them); weights with one are quantized by <see cref="Gptq"/>, others by rounding.</param>
+public sealed record Int4Options(int BlockSize = 32, bool Symmetric = true, int AccuracyLevel = 0, IReadOnlyCollection<string>? KeepFloat = null,
+    IReadOnlyDictionary<string, double[]>? Hessians = null);
 
 /// <summary>
 /// 4-bit weight-only quantization: <c>MatMul(A, W)</c> with a constant 2-D float weight W [K, N], and
@@ -109,7 +112,9 @@ public sealed class MatMulNBitsQuantization : IPass
                 for (int j = 0; j < n; j++) nk[(long)j * k + i] = data[(long)i * n + j];
         }
         if (alpha != 1f) for (int i = 0; i < nk.Length; i++) nk[i] *= alpha;
-        var q = BlockQuantizer.Quantize(nk, n, k, _o.BlockSize, _o.Symmetric);
+        var q = _o.Hessians is not null && _o.Hessians.TryGetValue(name, out var hessian)
+            ? Gptq.Quantize(nk, n, k, _o.BlockSize, _o.Symmetric, hessian)
+            : BlockQuantizer.Quantize(nk, n, k, _o.BlockSize, _o.Symmetric);
         var bq = b.Initializer(Tensor.FromRawBytes("", (int)DT.Uint8, new long[] { n, q.Blocks, q.BlobSize }, q.Packed), name + "_q4");
         var s = b.Initializer(Tensor.FromFloats("", new long[] { (long)n * q.Blocks }, q.Scales), name + "_scales");
         Value? zp = q.ZeroPoints is null ? null

@@ -1,0 +1,129 @@
+namespace OnnxRev.Passes.Quantization;
+
+/// <summary>
+/// GPTQ (Frantar et al., 2023) for block-wise 4-bit weights: the inputs k = 0 … K−1 are quantized in order and each
+/// rounding error is spread over the inputs not yet quantized, weighted by the inverse Hessian of the layer's
+/// squared output error, H = Σ x xᵀ over calibration inputs x (plus 1 % of its mean diagonal as damping). Each
+/// block's scale and zero point are chosen from the already-updated weights when the block starts. Inputs that
+/// never fire (H_kk = 0) get weight 0.
+/// </summary>
+public static class Gptq
+{
+    /// <summary>Relative damping added to H's diagonal.</summary>
+    public const double Damping = 0.01;
+
+    /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major).</summary>
+    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian)
+    {
+        if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
+        var h = (double[])hessian.Clone();
+        var work = w.Select(x => (double)x).ToArray();
+        double mean = 0;
+        for (int i = 0; i < k; i++) mean += h[i * k + i];
+        mean /= k;
+        for (int i = 0; i < k; i++)
+        {
+            if (h[i * k + i] == 0)
+            {
+                h[i * k + i] = 1;
+                for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
+            }
+            h[i * k + i] += Damping * (mean > 0 ? mean : 1);
+        }
+        var u = UpperCholeskyOfInverse(h, k);
+        var layout = new BlockLayout(n, k, blockSize, symmetric);
+        var scale = new float[n];
+        var zp = new int[n];
+        var block = new float[blockSize];
+        var err = new double[n];
+        for (int c = 0; c < k; c++)
+        {
+            if (c % blockSize == 0)
+            {
+                int len = Math.Min(blockSize, k - c);
+                for (int r = 0; r < n; r++)
+                {
+                    for (int i = 0; i < len; i++) block[i] = (float)work[(long)r * k + c + i];
+                    (scale[r], zp[r]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric);
+                    layout.SetBlock(r, c / blockSize, scale[r], zp[r]);
+                }
+            }
+            double d = u[(long)c * k + c];
+            for (int r = 0; r < n; r++)
+            {
+                double v = work[(long)r * k + c];
+                int code = BlockQuantizer.Code((float)v, scale[r], zp[r]);
+                layout.SetCode(r, c, code);
+                err[r] = (v - (code - zp[r]) * (double)scale[r]) / d;
+            }
+            // Spread the errors over the inputs still to come: w[r, j] −= err[r] · U[c, j] for j > c.
+            Parallel.For(0, n, r =>
+            {
+                double e = err[r];
+                if (e == 0) return;
+                var row = work.AsSpan((int)((long)r * k), k);
+                var uc = u.AsSpan((int)((long)c * k), k);
+                for (int j = c + 1; j < k; j++) row[j] -= e * uc[j];
+            });
+        }
+        return layout.Build();
+    }
+
+    /// <summary>The upper Cholesky factor U of H⁻¹ (H⁻¹ = Uᵀ U), H symmetric positive definite.</summary>
+    public static double[] UpperCholeskyOfInverse(double[] h, int k)
+    {
+        var l = Cholesky(h, k);
+        // L⁻¹ (lower), column by column by forward substitution.
+        var li = new double[(long)k * k];
+        Parallel.For(0, k, col =>
+        {
+            li[(long)col * k + col] = 1 / l[(long)col * k + col];
+            for (int i = col + 1; i < k; i++)
+            {
+                double s = 0;
+                for (int j = col; j < i; j++) s += l[(long)i * k + j] * li[(long)j * k + col];
+                li[(long)i * k + col] = -s / l[(long)i * k + i];
+            }
+        });
+        // H⁻¹ = L⁻ᵀ L⁻¹.
+        var inv = new double[(long)k * k];
+        Parallel.For(0, k, i =>
+        {
+            for (int j = i; j < k; j++)
+            {
+                double s = 0;
+                for (int m = j; m < k; m++) s += li[(long)m * k + i] * li[(long)m * k + j];
+                inv[(long)i * k + j] = s;
+                inv[(long)j * k + i] = s;
+            }
+        });
+        var lower = Cholesky(inv, k);
+        var upper = new double[(long)k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j <= i; j++) upper[(long)j * k + i] = lower[(long)i * k + j];
+        return upper;
+    }
+
+    /// <summary>Lower Cholesky factor of a symmetric positive-definite matrix.</summary>
+    public static double[] Cholesky(double[] a, int k)
+    {
+        var l = new double[(long)k * k];
+        for (int j = 0; j < k; j++)
+        {
+            double s = a[(long)j * k + j];
+            for (int m = 0; m < j; m++) s -= l[(long)j * k + m] * l[(long)j * k + m];
+            if (s <= 0) throw new OnnxRevException("GPTQ: the calibration Hessian is not positive definite even after damping");
+            double d = Math.Sqrt(s);
+            l[(long)j * k + j] = d;
+            Parallel.For(j + 1, k, i =>
+            {
+                double t = a[(long)i * k + j];
+                var li = l.AsSpan((int)((long)i * k), j);
+                var lj = l.AsSpan((int)((long)j * k), j);
+                for (int m = 0; m < j; m++) t -= li[m] * lj[m];
+                l[(long)i * k + j] = t / d;
+            });
+        }
+        return l;
+    }
+}
