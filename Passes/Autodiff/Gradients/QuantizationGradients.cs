@@ -11,7 +11,8 @@ namespace OnnxRev.Passes.Autodiff.Gradients;
 /// QuantizeLinear (straight-through estimator): q = clamp(round(x/s) + z); its integer output carries a gradient
 ///     (registered straight-through) and dx = dq / s · 1[q_min ≤ round(x/s) + z ≤ q_max]; s and z get none.
 /// DequantizeLinear: y = (q − z)·s; dq = dY·s (reaches a QuantizeLinear before it, so Q→DQ gives
-///     dx = dY inside the range, 0 outside: fake quantization for QAT); ds = Σ dY·(q − z) over the non-axis axes.
+///     dx = dY inside the range, 0 outside: fake quantization for QAT); ds = Σ dY·(q − z) over the non-axis axes,
+///     except in a Q(x, s) → DQ(·, s) pair, whose scale the estimator treats as a constant (it may be computed from x).
 /// com.microsoft MatMulNBits: Y = A·Wᵀ (+ bias) with W [N, K] the dequantized blocks (code − z)·s;
 ///     dA = dY·W, with W rebuilt from the packed codes by standard ops (4-bit codes: ⌊b/16⌋ and b mod 16);
 ///     dbias = dY summed to [N].
@@ -81,7 +82,9 @@ public static class QuantizationGradients
         var y = g.Output(0);
         var s = AlongAxis(g, g.X(1), q);
         if (g.NeedsGrad(0)) g.SetInputGrad(0, g.Op("Mul", g.dY, s));
-        if (g.NeedsGrad(1))
+        // In a fake-quantization pair Q(x, s) → DQ(·, s) the scale is a constant of the estimator: no ds.
+        bool pair = g.Node.Inputs[0]?.Producer is { OpType: "QuantizeLinear" } qn && ReferenceEquals(qn.Inputs[1], g.Node.Inputs[1]);
+        if (g.NeedsGrad(1) && !pair)
         {
             var diff = g.Op("Sub", g.Ops.Cast(q, g.ElemType(y) == 0 ? (int)DT.Float : g.ElemType(y)), ZeroPointAsFloat(g, q, y));
             var prod = g.Op("Mul", g.dY, diff);
