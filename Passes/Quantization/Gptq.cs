@@ -12,11 +12,15 @@ public static class Gptq
     /// <summary>Relative damping added to H's diagonal.</summary>
     public const double Damping = 0.01;
 
+    /// <summary>U per Hessian (weights reading the same input, such as Q, K and V, share one).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], double[]> Cache = new();
+
     /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major).</summary>
     public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian)
     {
         if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
         var h = (double[])hessian.Clone();
+        var dead = new List<int>();
         var work = w.Select(x => (double)x).ToArray();
         double mean = 0;
         for (int i = 0; i < k; i++) mean += h[i * k + i];
@@ -26,11 +30,15 @@ public static class Gptq
             if (h[i * k + i] == 0)
             {
                 h[i * k + i] = 1;
-                for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
+                dead.Add(i);
             }
             h[i * k + i] += Damping * (mean > 0 ? mean : 1);
         }
-        var u = UpperCholeskyOfInverse(h, k);
+        foreach (int i in dead)
+            for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
+        double[] u;
+        lock (Cache)
+            if (!Cache.TryGetValue(hessian, out u!)) Cache.Add(hessian, u = UpperCholeskyOfInverse(h, k));
         var layout = new BlockLayout(n, k, blockSize, symmetric);
         var scale = new float[n];
         var zp = new int[n];
@@ -85,14 +93,19 @@ public static class Gptq
                 li[(long)i * k + col] = -s / l[(long)i * k + i];
             }
         });
-        // H⁻¹ = L⁻ᵀ L⁻¹.
+        // H⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) is the dot product of columns i and j of L⁻¹ (rows of its transpose, contiguous).
+        var lt = new double[(long)k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j <= i; j++) lt[(long)j * k + i] = li[(long)i * k + j];
         var inv = new double[(long)k * k];
         Parallel.For(0, k, i =>
         {
+            var ri = lt.AsSpan((int)((long)i * k), k);
             for (int j = i; j < k; j++)
             {
+                var rj = lt.AsSpan((int)((long)j * k), k);
                 double s = 0;
-                for (int m = j; m < k; m++) s += li[(long)m * k + i] * li[(long)m * k + j];
+                for (int m = j; m < k; m++) s += ri[m] * rj[m];
                 inv[(long)i * k + j] = s;
                 inv[(long)j * k + i] = s;
             }

@@ -69,6 +69,13 @@ public class MatMulNBitsQuantizationTests
         return m;
     }
 
+    private static float[] QuantizationGraphWeights(Model original)
+    {
+        var m = ModelReader.FromProto(ModelWriter.ToProto(original), null, "copy");
+        new OnnxRev.Passes.Cleanup.ConstantsToInitializers().Run(m);
+        return m.Graph.Initializers.First(v => v.Name == "W").Initializer!.ToFloatArray();
+    }
+
     private static void AssertClose(Dictionary<string, double[]> actual, Dictionary<string, double[]> expected, double rtol, string what)
     {
         foreach (var (name, e) in expected)
@@ -101,11 +108,21 @@ public class MatMulNBitsQuantizationTests
         var actual = RunAll(ModelWriter.ToBytes(model), feeds);
         AssertClose(actual, RunAll(ModelWriter.ToBytes(Dequantized(original, model)), feeds), 1e-5, "vs dequantized float weights");
 
-        // vs the original: within the rounding bound, per output element.
+        // vs the original: within Σ_k |a_k|·|w_kn − ŵ_kn| (ŵ read back from the packed bytes), per output element.
         var expected = RunAll(originalBytes, feeds);
         var q = model.Graph.Nodes.First(x => x.OpType == "MatMulNBits");
-        var scales = q.Inputs[2]!.Initializer!.ToFloatArray();
-        int blocks = (k + blockSize - 1) / blockSize;
+        var bq = new BlockQuantized(n, k, blockSize, q.Inputs[1]!.Initializer!.ReadRawBytes(), q.Inputs[2]!.Initializer!.ToFloatArray(),
+            q.Inputs.Count > 3 ? q.Inputs[3]!.Initializer!.ReadRawBytes() : null);
+        var deq = bq.DequantizeKN();
+        var w = QuantizationGraphWeights(original);
+        for (int i = 0; i < w.Length; i++)
+        {
+            int kk = i / n, j = i % n, blk = kk / blockSize;
+            float s = bq.Scales[j * bq.Blocks + blk];
+            int zp = bq.ZeroPoint(j, blk);
+            double lo = -zp * (double)s, hi = (15 - zp) * (double)s, clipped = Math.Max(0, Math.Max(w[i] - hi, lo - w[i]));
+            Assert.That(Math.Abs(w[i] - deq[i]), Is.LessThanOrEqualTo(s * 0.5 * 1.0001 + clipped), "rounding error ≤ scale/2 except for values outside the block's (searched) range");
+        }
         var xs = GradCheck.ToDoubles(feeds["x"].AsTensor());
         double worst = 0;
         foreach (var name in new[] { "y", "z" })
@@ -117,7 +134,7 @@ public class MatMulNBitsQuantizationTests
                     {
                         double a = xs[row * k + kk];
                         if (name == "z") a = Math.Max(a, 0);
-                        bound += Math.Abs(a) * scales[j * blocks + kk / blockSize] * (symmetric ? 0.5 : 1.0) * 1.0001;
+                        bound += Math.Abs(a) * Math.Abs(w[kk * n + j] - deq[kk * n + j]) * 1.0001;
                     }
                     double err = Math.Abs(actual[name][row * n + j] - expected[name][row * n + j]);
                     worst = Math.Max(worst, err / bound);
