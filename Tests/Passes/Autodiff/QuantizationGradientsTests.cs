@@ -13,7 +13,7 @@ namespace OnnxRev.Tests.Passes.Autodiff;
 /// <summary>
 /// Gradient rules of the quantization ops, by finite differences in ORT. DequantizeLinear and MatMulNBits have
 /// float32 kernels only, so these checks run in float32: the losses are linear in the checked input, so central
-/// differences with ε = 1e-2 are exact up to float32 rounding, and the tolerance is |analytic − numeric| ≤
+/// differences with ε = 0.1 are exact up to float32 rounding (a large step keeps that rounding small), and the tolerance is |analytic − numeric| ≤
 /// 1e-4 + 1e-3·|numeric|. The straight-through estimator of QuantizeLinear → DequantizeLinear is compared with
 /// finite differences of its surrogate, Clip(x, (q_min − z)·s, (q_max − z)·s).
 /// </summary>
@@ -23,7 +23,7 @@ public class QuantizationGradientsTests
 
     private static GradCheck Float32(string op, IReadOnlyList<GradInput?> inputs, Func<Graph, IReadOnlyList<Value?>, IReadOnlyList<Value>> build, int opset = 19) => new()
     {
-        Op = op, Inputs = inputs, Build = build, Opset = opset, FloatType = F, Eps = 1e-2, Rtol = 1e-3, Atol = 1e-4,
+        Op = op, Inputs = inputs, Build = build, Opset = opset, FloatType = F, Eps = 1e-1, Rtol = 1e-3, Atol = 1e-4,
     };
 
     private static double[] Ints(int n, int lo, int hi, int seed)
