@@ -1,11 +1,12 @@
 namespace OnnxRev.Passes.Quantization;
 
 /// <summary>
-/// GPTQ (Frantar et al., 2023) for block-wise 4-bit weights: the inputs k = 0 … K−1 are quantized in order and each
+/// GPTQ (Frantar et al., 2023) for block-wise 4-bit weights: the inputs are quantized one at a time and each
 /// rounding error is spread over the inputs not yet quantized, weighted by the inverse Hessian of the layer's
-/// squared output error, H = Σ x xᵀ over calibration inputs x (plus 1 % of its mean diagonal as damping). Each
-/// block's scale and zero point are chosen from the already-updated weights when the block starts. Inputs that
-/// never fire (H_kk = 0) get weight 0.
+/// squared output error, H = Σ x xᵀ over calibration inputs x (plus 1 % of its mean diagonal as damping).
+/// Static groups in act order: every block's scale and zero point come from the original weights
+/// (<see cref="BlockQuantizer.Parameters"/>), then inputs are processed by decreasing H_kk. Inputs that never fire
+/// (H_kk = 0) get weight 0.
 /// </summary>
 public static class Gptq
 {
@@ -36,42 +37,57 @@ public static class Gptq
         }
         foreach (int i in dead)
             for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
+        var layout = new BlockLayout(n, k, blockSize, symmetric);
+        int blocks = layout.Blocks;
+        var scale = new float[n * blocks];
+        var zp = new int[n * blocks];
+        var block = new float[blockSize];
+        // Static groups: every block's scale and zero point from the original weights, so the inputs can then be
+        // processed in act order (largest H_kk first), which puts the error feedback where the inputs are largest.
+        for (int r = 0; r < n; r++)
+            for (int b = 0; b < blocks; b++)
+            {
+                int len = Math.Min(blockSize, k - b * blockSize);
+                for (int i = 0; i < len; i++) block[i] = (float)work[(long)r * k + b * blockSize + i];
+                (scale[r * blocks + b], zp[r * blocks + b]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric);
+                layout.SetBlock(r, b, scale[r * blocks + b], zp[r * blocks + b]);
+            }
+        var perm = Enumerable.Range(0, k).OrderByDescending(i => h[(long)i * k + i]).ToArray();
         double[] u;
         lock (Cache)
-            if (!Cache.TryGetValue(hessian, out u!)) Cache.Add(hessian, u = UpperCholeskyOfInverse(h, k));
-        var layout = new BlockLayout(n, k, blockSize, symmetric);
-        var scale = new float[n];
-        var zp = new int[n];
-        var block = new float[blockSize];
-        var err = new double[n];
-        for (int c = 0; c < k; c++)
-        {
-            if (c % blockSize == 0)
+            if (!Cache.TryGetValue(hessian, out u!))
             {
-                int len = Math.Min(blockSize, k - c);
-                for (int r = 0; r < n; r++)
-                {
-                    for (int i = 0; i < len; i++) block[i] = (float)work[(long)r * k + c + i];
-                    (scale[r], zp[r]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric);
-                    layout.SetBlock(r, c / blockSize, scale[r], zp[r]);
-                }
+                var hp = new double[(long)k * k];
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) hp[(long)i * k + j] = h[(long)perm[i] * k + perm[j]];
+                Cache.Add(hessian, u = UpperCholeskyOfInverse(hp, k));
             }
-            double d = u[(long)c * k + c];
+        var wp = new double[work.Length];
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < k; i++) wp[(long)r * k + i] = work[(long)r * k + perm[i]];
+        var err = new double[n];
+        for (int i = 0; i < k; i++)
+        {
+            int c = perm[i], b = c / blockSize;
+            double d = u[(long)i * k + i];
             for (int r = 0; r < n; r++)
             {
-                double v = work[(long)r * k + c];
-                int code = BlockQuantizer.Code((float)v, scale[r], zp[r]);
+                double v = wp[(long)r * k + i];
+                float s = scale[r * blocks + b];
+                int z = zp[r * blocks + b];
+                int code = BlockQuantizer.Code((float)v, s, z);
                 layout.SetCode(r, c, code);
-                err[r] = (v - (code - zp[r]) * (double)scale[r]) / d;
+                err[r] = (v - (code - z) * (double)s) / d;
             }
-            // Spread the errors over the inputs still to come: w[r, j] −= err[r] · U[c, j] for j > c.
+            // Spread the errors over the inputs still to come (in act order): w[r, j] −= err[r] · U[i, j] for j > i.
+            int at = i;
             Parallel.For(0, n, r =>
             {
                 double e = err[r];
                 if (e == 0) return;
-                var row = work.AsSpan((int)((long)r * k), k);
-                var uc = u.AsSpan((int)((long)c * k), k);
-                for (int j = c + 1; j < k; j++) row[j] -= e * uc[j];
+                var row = wp.AsSpan((int)((long)r * k), k);
+                var ui = u.AsSpan((int)((long)at * k), k);
+                for (int j = at + 1; j < k; j++) row[j] -= e * ui[j];
             });
         }
         return layout.Build();

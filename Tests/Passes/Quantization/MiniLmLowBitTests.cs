@@ -14,7 +14,7 @@ namespace OnnxRev.Tests.Passes.Quantization;
 /// float32. fp16 (both targets): every token within cosine 0.999 at half the size. int4 (block 32): MatMul weights
 /// ≥ 6× smaller, but the goal of every token within cosine 0.98 is NOT met — the floors asserted here are
 /// the measured levels (round-to-nearest: mean ≥ 0.97, min ≥ 0.92 asymmetric; GPTQ calibrated on 64 sentences:
-/// mean ≥ 0.98 and a higher minimum than rounding on the 192 held-out sentences), kept as regression guards;
+/// mean ≥ 0.98 and a higher mean than rounding on the 192 held-out sentences), kept as regression guards;
 /// docs/quantization-lowbit.md has the figures.
 /// </summary>
 public class MiniLmLowBitTests
@@ -59,8 +59,8 @@ public class MiniLmLowBitTests
     }
 
     /// <summary>GPTQ calibrated on the first 64 sentences; cosines on the 192 held-out sentences and on all 256.</summary>
-    [TestCase(32, true, 0.94, 0.98)]
-    [TestCase(32, false, 0.92, 0.975)]
+    [TestCase(32, true, 0.95, 0.985)]
+    [TestCase(32, false, 0.90, 0.98)]
     [Category("Slow")]
     public void Int4Gptq(int blockSize, bool asymmetric, double minFloor, double meanFloor)
     {
