@@ -50,7 +50,7 @@ public static class OrtFormatPackager
                 if (options.Check)
                 {
                     using var original = new OrtRunner(modelPath, new RunnerOptions { OptimizationLevel = OptimizationLevel.None });
-                    var inputs = RandomInputs.For(original, seed: 0, options.DimValues);
+                    var inputs = Benchmark.BenchInputs.Random(original, batch: 1, options.DimValues ?? new Dictionary<string, long>(), seed: 0, out _);
                     comparison = OutputComparison.Compare(packaged.Run(inputs), original.Run(inputs), options.Rtol, options.Atol);
                     if (!comparison.Ok)
                         throw new CheckFailedException($"the ORT-format package of '{modelPath}' differs from the original: {comparison.Reason}; nothing written");

@@ -12,6 +12,12 @@ namespace OnnxRev.Runtime.Recipes;
 /// <param name="Chosen">The one the step kept.</param>
 public sealed record SearchCandidate(string Label, long Bytes, Quality Quality, double LatencyMs, bool Pareto, bool Chosen);
 
+/// <summary>One activation-memory strategy measured by a memory step.</summary>
+/// <param name="Strategy">store, recompute or reversible.</param>
+/// <param name="ArenaPeakBytes">ONNX Runtime's arena high-water mark of the training step.</param>
+/// <param name="StepSeconds">Mean time per training step.</param>
+public sealed record MemoryPoint(string Strategy, long? ArenaPeakBytes, double StepSeconds);
+
 /// <summary>What a step produced.</summary>
 /// <param name="NewModel">The runnable model after the step (null: the model did not change).</param>
 /// <param name="Details">Step-specific facts for the JSON and the report.</param>
@@ -19,8 +25,9 @@ public sealed record SearchCandidate(string Label, long Bytes, Quality Quality, 
 /// <param name="LossCurve">Mean training loss per epoch, for fine-tuning steps.</param>
 /// <param name="Candidates">Everything a search step tried.</param>
 /// <param name="TrainingPeakBytes">Process peak resident set while training.</param>
+/// <param name="Memory">Training memory per strategy, for memory steps.</param>
 public sealed record StepOutcome(string? NewModel, JsonObject Details, string? StoredPath = null, IReadOnlyList<double>? LossCurve = null,
-    IReadOnlyList<SearchCandidate>? Candidates = null, long? TrainingPeakBytes = null);
+    IReadOnlyList<SearchCandidate>? Candidates = null, long? TrainingPeakBytes = null, IReadOnlyList<MemoryPoint>? Memory = null);
 
 /// <summary>The measurements after one step.</summary>
 /// <param name="Index">0 for the original model, then 1, 2, … per step.</param>

@@ -66,6 +66,13 @@ public static class PipelineRunner
             var (quality, latency) = outcome.NewModel is null && outcome.StoredPath is null
                 ? (last.Quality, last.LatencyMs)
                 : context.Measure(context.CurrentModel, context.Settings.BenchIterations);
+            if (step.Reference && context.Settings.Eval is { } rebase)
+            {
+                // From here on, cosines compare against this step's model (e.g. the trained model, when the recipe trains from scratch).
+                rebase.SetReference(context.CurrentModel, context.Settings.Runner);
+                quality = rebase.Measure(context.CurrentModel, context.Settings.Runner);
+                log("  (cosines below are against this model)");
+            }
             var record = new StepRecord(i + 1, step.Name, step.Kind, context.CurrentModel, stored, FileBytes(stored), quality, latency, watch.Elapsed.TotalSeconds, outcome);
             context.Records.Add(record);
             log(Describe(record));

@@ -11,7 +11,8 @@ namespace OnnxRev.Runtime.Recipes;
 /// <param name="Name">How reports call it (default: the kind).</param>
 /// <param name="Options">Every other field of the step, as option values.</param>
 /// <param name="Raw">The step's JSON object (lists such as "passes" and "values" are read from here).</param>
-public sealed record RecipeStep(string Kind, string Name, PassOptions Options, JsonObject Raw);
+/// <param name="Reference">"reference": true — from this step on, cosines compare against the model after it (e.g. after training from scratch).</param>
+public sealed record RecipeStep(string Kind, string Name, PassOptions Options, JsonObject Raw, bool Reference = false);
 
 /// <summary>
 /// A pipeline recipe: steps that change or measure the model, and goals the final model must meet. Written as JSON:
@@ -69,7 +70,7 @@ public sealed record Recipe(string Name, string Description, IReadOnlyList<Goal>
             var options = new Dictionary<string, string?>();
             foreach (var (key, value) in s)
             {
-                if (key is "step" or "name" || value is null) continue;
+                if (key is "step" or "name" or "reference" || value is null) continue;
                 options[key] = value.GetValueKind() switch
                 {
                     JsonValueKind.String => (string)value!,
@@ -81,7 +82,14 @@ public sealed record Recipe(string Name, string Description, IReadOnlyList<Goal>
                     _ => value.ToJsonString(),
                 };
             }
-            parsed.Add(new RecipeStep(kind, name, new PassOptions(options), s));
+            bool reference = false;
+            if (s["reference"] is { } r)
+            {
+                if (r.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+                    throw new OnnxRevException($"recipe '{source}': step {i + 1}'s \"reference\" must be true or false");
+                reference = r.GetValueKind() == JsonValueKind.True;
+            }
+            parsed.Add(new RecipeStep(kind, name, new PassOptions(options), s, reference));
         }
         return new Recipe(root["name"]?.ToString() ?? Path.GetFileNameWithoutExtension(source), root["description"]?.ToString() ?? "", goals, parsed, json);
     }

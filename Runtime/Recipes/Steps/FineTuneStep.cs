@@ -14,7 +14,7 @@ internal sealed class FineTuneStep : IRecipeStep
 {
     public string Kind => "fine-tune";
 
-    public string Help => "trains on --data (cross-entropy): epochs, lr, batch, optimizer adamw|sgd, weight-decay, memory store|recompute|reversible|auto (+ memory_budget), lora, trainable";
+    public string Help => "trains on --data (cross-entropy): epochs, lr, batch, optimizer adamw|sgd, weight-decay, memory store|recompute|reversible|auto (+ memory_budget), lora, trainable, keep_zeros (pruned weights stay 0)";
 
     public StepOutcome Run(RecipeStep step, PipelineContext context)
     {
@@ -33,7 +33,8 @@ internal sealed class FineTuneStep : IRecipeStep
             new OptimizerOptions(sgd ? OptimizerKind.Sgd : OptimizerKind.AdamW, WeightDecay: o.GetDouble("weight-decay", sgd ? 0 : 0.01, min: 0)),
             new TrainableSpec(o.Get("trainable") ?? "all"),
             LoraRank: o.GetInt("lora", 0, min: 0),
-            Memory: memory);
+            Memory: memory,
+            KeepZeros: o.GetChoice("keep_zeros", "false", "true", "false") == "true");
         var trainerOptions = new TrainerOptions
         {
             Epochs = o.GetInt("epochs", 1, min: 1),

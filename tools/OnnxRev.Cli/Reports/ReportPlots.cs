@@ -38,6 +38,14 @@ internal static class ReportPlots
             Save(plot, dir, "loss.png", written, "Fine-tuning loss curves");
         }
 
+        foreach (var m in r.Where(x => x.Outcome.Memory is { Count: > 0 }))
+        {
+            var points = m.Outcome.Memory!;
+            Save(Bars(points.Select(p => p.Strategy).ToArray(), points.Select(p => (p.ArenaPeakBytes ?? 0) / 1048576.0).ToArray(),
+                $"training step peak memory (ORT arena), step {m.Index}", "MiB"), dir, $"memory-{m.Index}.png", written,
+                $"Peak memory of one training step per activation strategy (step {m.Index})");
+        }
+
         foreach (var s in r.Where(x => x.Outcome.Candidates is { Count: > 0 }))
         {
             var plot = new ScottPlot.Plot();

@@ -46,6 +46,15 @@ internal static class ReportWriter
         md.AppendLine(Inv($"Side by side (alternating runs, {result.Final.Iterations} each): original p50 {result.Original.P50Ms:F3} ms / p99 {result.Original.P99Ms:F3} ms, final p50 {result.Final.P50Ms:F3} ms / p99 {result.Final.P99Ms:F3} ms → {result.Original.P50Ms / result.Final.P50Ms:F2}× the speed."));
         var peaks = result.Records.Where(r => r.Outcome.TrainingPeakBytes is not null).ToList();
         foreach (var p in peaks) md.AppendLine(Inv($"Training peak resident set in step {p.Index} ({p.Name}): {p.Outcome.TrainingPeakBytes!.Value / 1048576.0:F1} MiB."));
+        foreach (var m in result.Records.Where(r => r.Outcome.Memory is { Count: > 0 }))
+        {
+            md.AppendLine();
+            md.AppendLine(Inv($"Training memory in step {m.Index} ({m.Name}), batch {m.Outcome.Details["batch"]}:"));
+            md.AppendLine();
+            md.AppendLine("| strategy | step peak (ORT arena, MiB) | ms per step |");
+            md.AppendLine("|---|---|---|");
+            foreach (var p in m.Outcome.Memory!) md.AppendLine(Inv($"| {p.Strategy} | {(p.ArenaPeakBytes ?? 0) / 1048576.0:F2} | {p.StepSeconds * 1000:F1} |"));
+        }
         md.AppendLine();
         md.AppendLine("## Plots");
         md.AppendLine();
