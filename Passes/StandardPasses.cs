@@ -66,6 +66,30 @@ public static class StandardPasses
                     new("coupling-beta", "coupling meft: β, the scale of x2 (default 1)", "B"),
                     new("coupling-rank", "coupling meft: adapter rank (default 8)", "R"),
                 }));
+            PassRegistry.Register(new("int4", "MatMul/Gemm with constant weights become com.microsoft MatMulNBits: 4-bit block-wise round-to-nearest weights (weight-only)",
+                o => new MatMulNBitsQuantization(new Int4Options(o.GetInt("block-size", 32, min: 16, max: 256), !o.Has("asymmetric"),
+                    o.GetInt("accuracy-level", 0, min: 0, max: 4), o.GetList("keep-float").ToHashSet())),
+                new PassOptionSpec[]
+                {
+                    new("block-size", "int4: weights per block along K: 16, 32, 64, 128 or 256 (default 32)", "B"),
+                    new("asymmetric", "int4: per-block zero points (default symmetric)", TakesValue: false),
+                    new("accuracy-level", "int4: MatMulNBits accuracy_level 0..4 (default 0; 4 = int8 compute on A)", "L"),
+                    new("keep-float", "int4, fp16, fake-quant: op types or node names left in float32 (int4, fake-quant: also weight names)", "OPS"),
+                }));
+            PassRegistry.Register(new("fp16", "float32 weights and computation become float16 with float32 islands for sensitive ops (--keep-float adds op types or node names) and float32 model inputs/outputs",
+                o => new Fp16Conversion(o.GetList("keep-float"), o.GetChoice("fp16-target", "cpu", "cpu", "any") == "any" ? Fp16Target.Any : Fp16Target.Cpu),
+                new PassOptionSpec[]
+                {
+                    new("keep-float", "int4, fp16, fake-quant: op types or node names left in float32 (int4, fake-quant: also weight names)", "OPS"),
+                    new("fp16-target", "fp16: cpu (default: only ops ORT's CPU provider runs in fp16 compute in fp16, weights stored fp16) or any (every op but the fp32 islands)", "T"),
+                }));
+            PassRegistry.Register(new("fake-quant", "quantization-aware training: int8 QuantizeLinear→DequantizeLinear on MatMul/Gemm/Conv weights (per channel, fixed scales; --fake-quant-activations: inputs too, per tensor at run time); trains through a straight-through estimator",
+                o => new FakeQuantization(o.Has("fake-quant-activations"), o.GetList("keep-float").ToHashSet()),
+                new PassOptionSpec[]
+                {
+                    new("fake-quant-activations", "fake-quant: also fake-quantize the data input of each quantized node", TakesValue: false),
+                    new("keep-float", "int4, fp16, fake-quant: op types or node names left in float32 (int4, fake-quant: also weight names)", "OPS"),
+                }));
         }
     
     }

@@ -15,13 +15,14 @@ internal sealed class QuantizeStep : IRecipeStep
     public string Kind => "quantize";
 
     public string Help => "mode auto (static with labelled --data, else dynamic)|dynamic|static|int4|fp16; embeddings (default true: Gather tables int8); static: method minmax|percentile|entropy, calibration_samples (default 512 of --data); " +
-                          "per_channel (default true), symmetric, keep_float, accuracy_floor (fewest layers kept float to reach it on the calibration data)";
+                          "per_channel (default true), per_token (dynamic; default true when auto picks dynamic), symmetric, keep_float, accuracy_floor (fewest layers kept float to reach it on the calibration data)";
 
     public StepOutcome Run(RecipeStep step, PipelineContext context)
     {
         var o = step.Options;
         string mode = o.GetChoice("mode", "auto", "auto", "dynamic", "static", "int4", "fp16");
-        if (mode == "auto") mode = context.Settings.Train is null ? "dynamic" : "static";
+        bool auto = mode == "auto";
+        if (auto) mode = context.Settings.Train is null ? "dynamic" : "static";
         var model = ModelReader.Load(context.CurrentModel);
         string output = context.NewModelPath(step.Name);
         var details = new JsonObject { ["mode"] = mode };
@@ -42,7 +43,11 @@ internal sealed class QuantizeStep : IRecipeStep
             SymmetricActivations = o.Get("symmetric") is "true",
             ActivationType = o.Get("symmetric") is "true" ? QuantType.Int8 : QuantType.UInt8,
             KeepFloat = QuantizationOptions.ParseKeepFloat(o.Get("keep_float")),
+            // Transformers need one activation scale per token (a per-tensor scale costs MiniLM tokens down to cosine 0.958):
+            // on by default where auto picked dynamic for an unlabelled (text) evaluation set.
+            PerTokenActivations = o.Get("per_token") is { } pt ? pt == "true" : auto && mode == "dynamic",
         };
+        if (options.PerTokenActivations && mode != "dynamic") throw new OnnxRevException("per_token applies to quantize mode dynamic only");
         var method = o.GetChoice("method", "minmax", "minmax", "percentile", "entropy") switch
         {
             "percentile" => CalibrationMethod.Percentile,
@@ -77,6 +82,7 @@ internal sealed class QuantizeStep : IRecipeStep
         }
         ModelWriter.Save(result.Model, output);
         details["quantized_nodes"] = result.QuantizedNodes.Count;
+        details["per_token"] = options.PerTokenActivations;
         if (isStatic) details["calibration"] = $"{method.ToString().ToLowerInvariant()} on {calibration!.Count} samples";
         context.Settings.Log($"  {result.QuantizedNodes.Count} node(s) quantized ({mode})");
         return new StepOutcome(output, details);

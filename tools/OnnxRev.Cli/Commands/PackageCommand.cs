@@ -15,7 +15,7 @@ internal sealed class PackageCommand : ICommand
     public string Description =>
         "Has ONNX Runtime optimize MODEL and save it in its ORT format (the flatbuffer format that ONNX Runtime Mobile\n" +
         "and minimal builds load), loads the .ort back and, unless --no-check, compares its outputs with the original's\n" +
-        "(no optimizations; seeded random inputs; rtol 1e-4, atol 1e-5): a difference exits 1 and writes nothing.\n" +
+        "(run with the same optimizations; seeded random inputs; rtol 1e-4, atol 1e-5): a difference exits 1 and writes nothing.\n" +
         "Optimizations default to 'extended', which stays portable across CPUs; 'all' adds layout changes (NCHWc)\n" +
         "specific to the CPU that writes the package. --ops-config writes the operators the optimized graph uses,\n" +
         "one line per domain 'domain;opset;Op1,Op2,...', the input of ONNX Runtime's reduced-operator build\n" +
