@@ -8,7 +8,7 @@ public class RecipeTests
     [Test]
     public void EveryBuiltInRecipeParsesAndUsesRegisteredSteps()
     {
-        Assert.That(Recipe.BuiltInNames, Is.SupersetOf(new[] { "finetune-lowmem" }));
+        Assert.That(Recipe.BuiltInNames, Is.SupersetOf(new[] { "edge-int8", "edge-int4", "deep-compression", "finetune-lowmem", "demo" }));
         foreach (var name in Recipe.BuiltInNames)
         {
             var r = Recipe.Load(name);
