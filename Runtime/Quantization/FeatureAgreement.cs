@@ -18,17 +18,10 @@ public static class FeatureAgreement
         var b = BatchRunner.FirstOutput(candidate, data, threads: threads);
         if (a.Length != b.Length || a.Length % data.Count != 0) throw new OnnxRevException($"the two models' outputs differ in size ({a.Length} vs {b.Length} values)");
         int dim = a.Length / data.Count;
-        var cos = Enumerable.Range(0, data.Count).Select(i => Cosine(a.AsSpan(i * dim, dim), b.AsSpan(i * dim, dim))).ToArray();
+        var cos = Enumerable.Range(0, data.Count).Select(i => VectorMath.Cosine(a.AsSpan(i * dim, dim), b.AsSpan(i * dim, dim))).ToArray();
         return new FeatureAgreementResult(data.Count, cos.Min(), cos.Average());
     }
 
-    /// <summary>Cosine similarity of two vectors (1 when both are zero).</summary>
-    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double ab = 0, aa = 0, bb = 0;
-        for (int i = 0; i < a.Length; i++) { ab += a[i] * (double)b[i]; aa += a[i] * (double)a[i]; bb += b[i] * (double)b[i]; }
-        return aa == 0 && bb == 0 ? 1 : ab / Math.Sqrt(aa * bb);
-    }
 
     /// <summary>
     /// Grey images (e.g. Fashion-MNIST, [28,28] in [0,1]) resized bilinearly to S×S, scaled to pixel values 0–255,

@@ -67,7 +67,7 @@ public abstract class EvalSet
             for (int u = 0; u < units; u++)
             {
                 if (mask is not null && mask[u] == 0) continue;
-                double c = Cosine(reference.AsSpan(u * width, width), output.AsSpan(u * width, width));
+                double c = VectorMath.Cosine(reference.AsSpan(u * width, width), output.AsSpan(u * width, width));
                 minCos = Math.Min(minCos, c);
                 sumCos += c;
                 rows++;
@@ -82,12 +82,6 @@ public abstract class EvalSet
         return TensorProtoData.Floats(outputs[runner.Outputs[0].Name].AsTensor());
     }
 
-    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) { dot += (double)a[i] * b[i]; na += (double)a[i] * a[i]; nb += (double)b[i] * b[i]; }
-        return na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / Math.Sqrt(na * nb);
-    }
 }
 
 /// <summary>A labelled classification set fed to the model's single input.</summary>

@@ -14,15 +14,7 @@ public static class TokenCosine
         for (int t = 0; t < tokens; t++)
         {
             if (batch.Mask[t] == 0) continue;
-            double dot = 0, na = 0, nb = 0;
-            for (int h = 0; h < hidden; h++)
-            {
-                double a = reference[t * hidden + h], b = candidate[t * hidden + h];
-                dot += a * b;
-                na += a * a;
-                nb += b * b;
-            }
-            result.Add(na == 0 || nb == 0 ? (na == nb ? 1 : 0) : dot / Math.Sqrt(na * nb));
+            result.Add(VectorMath.Cosine(reference.Slice(t * hidden, hidden), candidate.Slice(t * hidden, hidden)));
         }
         return result.ToArray();
     }
