@@ -40,6 +40,15 @@ public static class TensorProtoData
         return TensorEncoding.InlineRawBytes(tensor);
     }
 
+    /// <summary>The elements of a float32 tensor.</summary>
+    /// <exception cref="OnnxRevException">The tensor is not float32.</exception>
+    public static float[] Floats(TensorProto tensor)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (tensor.DataType != (int)DT.Float) throw new OnnxRevException($"Tensor '{tensor.Name}' is {ElementTypes.Name(tensor.DataType)}, not float32.");
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(GetBytes(tensor)).ToArray();
+    }
+
     /// <summary>The elements of a string tensor as UTF-8 byte strings (from string_data).</summary>
     public static IReadOnlyList<ByteString> GetStrings(TensorProto tensor)
     {

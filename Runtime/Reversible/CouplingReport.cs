@@ -61,11 +61,7 @@ public static class CouplingReport
         return new CouplingReportResult(diff, scale, blocks);
     }
 
-    private static float[] Floats(TensorProto t)
-    {
-        if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new OnnxRevException($"coupling report: '{t.Name}' is not float32");
-        return MemoryMarshal.Cast<byte, float>(TensorProtoData.GetBytes(t)).ToArray();
-    }
+    private static float[] Floats(TensorProto t) => TensorProtoData.Floats(t);
 
     private static double MaxAbs(float[] x) => x.Length == 0 ? 0 : x.Max(v => Math.Abs((double)v));
 

@@ -25,6 +25,9 @@ public static class RepoPaths
     /// <summary>scikit-learn's 8×8 digits CSV committed under models/data (1797 rows, 64 pixels 0–16 + label).</summary>
     public static string DigitsCsv => Path.Combine(Root, "models", "data", "digits.csv.gz");
 
+    /// <summary>models/data/sentences.txt: 256 real English sentences from the SpamAssassin ham corpus (CC0), one per line.</summary>
+    public static string Sentences => Path.Combine(Root, "models", "data", "sentences.txt");
+
     /// <summary>One fetched dataset folder, e.g. <c>Dataset("fashion-mnist")</c>; fails when it is absent.</summary>
     public static string Dataset(string name)
     {

