@@ -8,7 +8,7 @@ namespace OnnxRev.Cli;
 /// <summary>The `onnxrev` command: dispatch, help, and the exit-code contract (0 ok, 1 a check failed, 2 bad usage or input).</summary>
 internal static class Program
 {
-    private static readonly ICommand[] Commands = { new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(), new BenchMemoryCommand(), new BenchCommand() };
+    private static readonly ICommand[] Commands = { new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(), new BenchMemoryCommand(), new BenchCommand(), new CompareTextCommand() };
 
     private static int Main(string[] argv) => Execute(argv);
 
@@ -16,6 +16,7 @@ internal static class Program
     internal static int Execute(IReadOnlyList<string> argv)
     {
         StandardPasses.Register();
+        OnnxRev.Runtime.Compression.CompressionPasses.Register();
         if (argv.Count == 0) { Console.Error.Write(GeneralHelp()); return 2; }
         if (argv[0] is "--help" or "-h" or "help") { Console.Out.Write(argv.Count > 1 ? CommandHelp(Find(argv[1])) : GeneralHelp()); return 0; }
         if (argv[0] == "--version") { Console.Out.WriteLine(Version()); return 0; }
