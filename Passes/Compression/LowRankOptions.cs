@@ -52,6 +52,9 @@ public sealed record LowRankOptions
     /// <summary>At most this many calibration samples (sentences, test-data sets).</summary>
     public int CalibrationLimit { get; init; } = 256;
 
+    /// <summary>Calibration statistics are regularized towards the plain weight norm: XᵀX + ridge·mean(diag)·I, lookup counts + ridge·mean count.</summary>
+    public double CalibrationRidge { get; init; } = 0.01;
+
     /// <summary>Weights with fewer elements than this are left alone.</summary>
     public long MinParameters { get; init; } = 1024;
 
@@ -72,6 +75,7 @@ public sealed record LowRankOptions
             Vocab = o.Get("vocab"),
             Sensitivity = o.Has("sensitivity"),
             CalibrationLimit = o.GetInt("calibration-limit", 256, min: 1),
+            CalibrationRidge = o.GetDouble("calibration-ridge", 0.01, min: 0),
             MinParameters = o.GetInt("min-parameters", 1024, min: 0),
             Rule = rules.Count == 0 ? RankRule.Energy : rules[0] switch
             {
@@ -117,6 +121,7 @@ public sealed record LowRankOptions
         new("vocab", "low-rank: WordPiece vocab.txt to tokenize a text calibration file", "FILE"),
         new("sensitivity", "low-rank: measure each weight's effect on the output and allocate ranks by it (needs --calibration)", TakesValue: false),
         new("calibration-limit", "low-rank: at most this many calibration samples (default 256)", "N"),
+        new("calibration-ridge", "low-rank: regularize the calibration statistics towards the plain weight norm (default 0.01)", "R"),
         new("min-parameters", "low-rank: leave weights with fewer elements alone (default 1024)", "N"),
     };
 }

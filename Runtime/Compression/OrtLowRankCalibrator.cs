@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using MathNet.Numerics.LinearAlgebra;
 using OnnxRev.Ir;
 using OnnxRev.Passes.Compression;
 using OnnxRev.Serialization;
@@ -26,35 +25,110 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
     {
         var noOpt = new RunnerOptions { OptimizationLevel = OptimizationLevel.None };
         var probeModel = ModelReader.FromProto(ModelWriter.ToProto(model), model.BaseDirectory, "calibration");
-        var originalOutputs = probeModel.Graph.Outputs.Select(o => o.Name).ToList();
-        var tapped = new List<string>();
+        var g = probeModel.Graph;
+        var originalOutputs = g.Outputs.Select(o => o.Name).ToList();
+        var values = g.Nodes.SelectMany(n => n.Outputs).Concat(g.Inputs).GroupBy(v => v.Name).ToDictionary(x => x.Key, x => x.First());
+        bool canReshape = (probeModel.OpsetVersion("") ?? 1) >= 5;
+        // One tap per (data value, layout): its Gram matrix XᵀX computed in ORT for one sample, summed here in double.
+        var grams = new Dictionary<(string Value, LowRankUse Layout, bool TransA), string>();
+        var counts = new Dictionary<string, string>();
+        var b = new Building.GraphBuilder(g);
+        var siteTaps = new Dictionary<LowRankSite, List<string>>();
         foreach (var site in sites)
+        {
+            if (site.Side is null || (!site.GatherOnly && site.Users.Any(u => u.Use == LowRankUse.Gather))) continue;
+            var taps = new List<string>();
             foreach (var (node, use) in site.Users)
-                if (LowRankSite.DataInput(node, use) is { } x && !tapped.Contains(x.Name)) tapped.Add(x.Name);
-        var values = probeModel.Graph.AllGraphs().SelectMany(g => g.Nodes.SelectMany(n => n.Outputs).Concat(g.Inputs)).GroupBy(v => v.Name).ToDictionary(g => g.Key, g => g.First());
-        foreach (var name in tapped)
-            if (values.TryGetValue(name, out var v) && v.Graph == probeModel.Graph && !probeModel.Graph.Outputs.Contains(v)) probeModel.Graph.Outputs.Add(v);
+            {
+                if (LowRankSite.DataInput(node, use) is not { } x || !values.TryGetValue(x.Name, out var v)) { taps = null; break; }
+                if (use == LowRankUse.Gather)
+                {
+                    if (!counts.TryGetValue(v.Name, out var c)) { c = v.Name; if (!g.Outputs.Contains(v)) g.Outputs.Add(v); counts[v.Name] = c; }
+                    taps.Add(c);
+                    continue;
+                }
+                bool transA = use == LowRankUse.Gemm && node.Attributes.GetInt("transA", 0) != 0;
+                var key = (v.Name, use == LowRankUse.Conv1x1 ? LowRankUse.Conv1x1 : LowRankUse.MatMul, transA);
+                if (!grams.TryGetValue(key, out var name))
+                {
+                    if (!canReshape && !transA) { taps = null; break; }
+                    int k = site.Side == InputSide.Rows ? site.Rows : site.Cols;
+                    Value rows = v;
+                    if (use == LowRankUse.Conv1x1) rows = b.Op("Transpose", new[] { v }, new[] { Ir.Attribute.FromInts("perm", new long[] { 0, 2, 3, 1 }) });
+                    Value gram;
+                    if (transA) gram = b.Op("MatMul", new[] { v, b.Op("Transpose", new[] { v }) });
+                    else
+                    {
+                        var shape = b.Initializer(Tensor.FromInt64s("", new long[] { 2 }, new long[] { -1, k }), "gram_shape");
+                        var flat = b.Op("Reshape", new[] { rows, shape });
+                        gram = b.Op("MatMul", new[] { b.Op("Transpose", new[] { flat }), flat }, hint: "lowrank_gram");
+                    }
+                    g.Outputs.Add(gram);
+                    name = gram.Name;
+                    grams[key] = name;
+                }
+                taps.Add(name);
+            }
+            if (taps is not null) siteTaps[site] = taps;
+        }
         using var runner = new OrtRunner(ModelWriter.ToBytes(probeModel), noOpt, "calibration");
         var samples = CalibrationData.Load(options.Calibration!, options.Vocab, runner, options.CalibrationLimit);
         var stats = new Statistics();
-        var available = runner.Outputs.Select(o => o.Name).ToHashSet();
-        var accumulators = new Dictionary<LowRankSite, Accumulator>();
-        foreach (var site in sites)
-            if (site.Side is { } side && (site.GatherOnly || site.Users.All(u => u.Use != LowRankUse.Gather)) && site.Users.All(u => LowRankSite.DataInput(u.Node, u.Use) is { } x && available.Contains(x.Name)))
-                accumulators[site] = new Accumulator(site.GatherOnly ? site.Rows : side == InputSide.Rows ? site.Rows : site.Cols, site.GatherOnly);
+        var sums = new Dictionary<string, double[]>();
+        var lookups = new Dictionary<string, List<long>>();
         var reference = new List<OrderedDictionary<string, DataValue>>();
+        var wanted = originalOutputs.Concat(grams.Values).Concat(counts.Values).Distinct().ToList();
         int done = 0;
         foreach (var sample in samples)
         {
-            var outputs = runner.Run(sample);
+            var outputs = runner.Run(sample, wanted);
             reference.Add(new OrderedDictionary<string, DataValue>(originalOutputs.Select(n => KeyValuePair.Create(n, outputs[n]))));
-            foreach (var (site, acc) in accumulators)
-                foreach (var (node, use) in site.Users)
-                    acc.Add(outputs[LowRankSite.DataInput(node, use)!.Name].AsTensor(), node, use);
-            if (++done % 32 == 0) Log?.Invoke($"calibration: {done}/{samples.Count} samples");
+            foreach (var name in grams.Values)
+            {
+                var f = Floats(outputs[name].AsTensor());
+                if (!sums.TryGetValue(name, out var acc)) sums[name] = acc = new double[f.Length];
+                for (int i = 0; i < f.Length; i++) acc[i] += f[i];
+            }
+            foreach (var name in counts.Values)
+            {
+                var t = outputs[name].AsTensor();
+                var ids = t.DataType == (int)DT.Int64 ? MemoryMarshal.Cast<byte, long>(TensorProtoData.GetBytes(t)).ToArray()
+                    : MemoryMarshal.Cast<byte, int>(TensorProtoData.GetBytes(t)).ToArray().Select(i => (long)i).ToArray();
+                if (!lookups.TryGetValue(name, out var list)) lookups[name] = list = new List<long>();
+                list.AddRange(ids);
+            }
+            if (++done % 64 == 0) Log?.Invoke($"calibration: {done}/{samples.Count} samples");
         }
-        foreach (var (site, acc) in accumulators) stats.Weighting[site] = acc.Result();
-        Log?.Invoke($"calibration: {samples.Count} samples, statistics of {accumulators.Count} of {sites.Count} weights");
+        foreach (var (site, taps) in siteTaps)
+        {
+            if (site.GatherOnly)
+            {
+                var w = new double[site.Rows];
+                foreach (var tap in taps)
+                    foreach (var id in lookups[tap])
+                    {
+                        long i = id < 0 ? id + site.Rows : id;
+                        if (i >= 0 && i < site.Rows) w[i]++;
+                    }
+                double prior = options.CalibrationRidge * Math.Max(w.Sum(), 1) / site.Rows;
+                for (int i = 0; i < w.Length; i++) w[i] += prior;
+                stats.Weighting[site] = SideWeighting.FromDiagonal(w);
+                continue;
+            }
+            int k = site.Side == InputSide.Rows ? site.Rows : site.Cols;
+            var total = new double[k * k];
+            foreach (var tap in taps.Distinct())
+            {
+                var s2 = sums[tap];
+                for (int i = 0; i < total.Length; i++) total[i] += s2[i];
+            }
+            double ridge = 0;
+            for (int i = 0; i < k; i++) ridge += total[i * k + i];
+            ridge = options.CalibrationRidge * ridge / k;
+            for (int i = 0; i < k; i++) total[i * k + i] += ridge;
+            stats.Weighting[site] = SideWeighting.FromMatrix(total, k);
+        }
+        Log?.Invoke($"calibration: {samples.Count} samples, statistics of {siteTaps.Count} of {sites.Count} weights");
         if (options.Sensitivity) MeasureSensitivity(model, sites, stats, samples, reference, noOpt);
         return stats;
     }
@@ -126,53 +200,5 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
         public Dictionary<LowRankSite, double> Sensitivity { get; } = new();
         SideWeighting? ILowRankStatistics.InputWeighting(LowRankSite site) => Weighting.GetValueOrDefault(site);
         double ILowRankStatistics.Sensitivity(LowRankSite site) => Sensitivity.GetValueOrDefault(site, 1.0);
-    }
-
-    /// <summary>Σ xxᵀ over rows of the data entering a weight (or lookup counts of table rows).</summary>
-    private sealed class Accumulator(int size, bool counts)
-    {
-        private readonly double[] _counts = counts ? new double[size] : Array.Empty<double>();
-        private Matrix<double>? _gram = counts ? null : Matrix<double>.Build.Dense(size, size);
-
-        public void Add(Schema.TensorProto t, Node node, LowRankUse use)
-        {
-            if (counts)
-            {
-                var ids = t.DataType == (int)DT.Int64 ? MemoryMarshal.Cast<byte, long>(TensorProtoData.GetBytes(t)).ToArray()
-                    : MemoryMarshal.Cast<byte, int>(TensorProtoData.GetBytes(t)).ToArray().Select(i => (long)i).ToArray();
-                foreach (var id in ids)
-                {
-                    long i = id < 0 ? id + size : id;
-                    if (i >= 0 && i < size) _counts[i]++;
-                }
-                return;
-            }
-            var x = Floats(t);
-            var dims = t.Dims.ToArray();
-            Matrix<double> rows;
-            if (use is LowRankUse.Conv1x1)
-            {
-                // [N, C, H, W]: one row per pixel (strided pixels only, as the 1×1 convolution reads them).
-                long n = dims[0], c = dims[1], h = dims[2], w = dims[3];
-                var strides = node.Attributes.GetInts("strides") ?? new long[] { 1, 1 };
-                var list = new List<int>();
-                for (long b = 0; b < n; b++)
-                    for (long i = 0; i < h; i += strides[0])
-                        for (long j = 0; j < w; j += strides[1]) list.Add((int)((b * c * h + i) * w + j));
-                rows = Matrix<double>.Build.Dense(list.Count, (int)c, (r, ch) => x[list[r] + ch * (int)(h * w)]);
-            }
-            else
-            {
-                bool transA = use == LowRankUse.Gemm && node.Attributes.GetInt("transA", 0) != 0;
-                int k = size;
-                int count = x.Length / k;
-                rows = transA
-                    ? Matrix<double>.Build.Dense(count, k, (r, f) => x[f * count + r])
-                    : Matrix<double>.Build.Dense(count, k, (r, f) => x[r * k + f]);
-            }
-            _gram = _gram! + rows.TransposeThisAndMultiply(rows);
-        }
-
-        public SideWeighting Result() => counts ? SideWeighting.FromDiagonal(_counts) : SideWeighting.FromMatrix(_gram!.ToRowMajorArray(), size);
     }
 }
