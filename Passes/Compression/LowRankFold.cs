@@ -126,7 +126,6 @@ public sealed class LowRankFold : IPass
             var mulOut = add.Inputs[1 - side];
             if (baseOut?.Producer is not { } main || mulOut?.Producer is not { OpType: "Mul" } mul || !SingleUse(baseOut, add) || !SingleUse(mulOut, add)) continue;
             if (!IsLinear(main, out var w, out bool tw, out float alpha, out bool transA) || transA || alpha != 1f || main.Inputs[0] is not { } x) continue;
-            if (Constant(w!.Name, main) is null) continue;
             int si = mul.Inputs[0]?.Producer is null ? 0 : 1;
             var scaleT = mul.Inputs[si] is { } sv ? Constant(sv) : null;
             var up = mul.Inputs[1 - si];
@@ -134,7 +133,7 @@ public sealed class LowRankFold : IPass
             if (!IsLinear(upNode, out var bt, out bool tb, out float ab, out bool ta2) || ab != 1f || ta2 || HasNonZeroC(upNode) || tb != tw) continue;
             if (upNode.Inputs[0]?.Producer is not { } downNode || !SingleUse(upNode.Inputs[0]!, upNode)) continue;
             if (!IsLinear(downNode, out var at, out bool tA, out float aa, out bool ta1) || aa != 1f || ta1 || HasNonZeroC(downNode) || tA != tw || !ReferenceEquals(downNode.Inputs[0], x)) continue;
-            if (!LoraAdapters.IsMergeable(w) || main.Inputs[1] is not { } wv || wv.Uses.Count != 1) continue;
+            if (w is null || !LoraAdapters.IsMergeable(w) || main.Inputs[1] is not { } wv || wv.Uses.Count != 1) continue;
             var adapter = new LoraAdapter(wv.Name, downNode.Inputs[1]!.Name, upNode.Inputs[1]!.Name, scaleT.ToFloatArray()[0], MatMulLayout: !tw);
             var merged = LoraAdapters.Merge(adapter, w.ToFloatArray(), w.Dims, at!.ToFloatArray(), bt!.ToFloatArray());
             var b = new GraphBuilder(add.Graph!, add);
@@ -214,8 +213,6 @@ public sealed class LowRankFold : IPass
         if (v.Producer is { OpType: "Constant" } p && p.IsStandardDomain) return ConstantsToInitializers.ToTensor(p);
         return null;
     }
-
-    private static Tensor? Constant(string _, Node n) => n.Inputs[1] is { } v ? Constant(v) : null;
 
     private static bool SingleUse(Value v, Node user) => v.Uses.Count == 1 && ReferenceEquals(v.Uses[0].Node, user) && !v.IsGraphOutput;
 

@@ -22,6 +22,9 @@ public sealed record DistillationOptions
     /// <summary>Which student parameters train (<see cref="TrainableSpec"/> syntax).</summary>
     public string Trainable { get; init; } = "all";
 
+    /// <summary>Sentences are truncated to this many tokens ([SEP] kept); every batch is padded to the longest one kept.</summary>
+    public int MaxLength { get; init; } = 64;
+
     /// <summary>Seeds the batch order.</summary>
     public int Seed { get; init; }
 
@@ -51,8 +54,12 @@ public static class Distillation
     public static (Model Model, DistillationResult Result) Run(string teacherPath, Model student, string vocab, IReadOnlyList<string> sentences, DistillationOptions o)
     {
         var tokenizer = WordPieceTokenizer.FromFile(vocab);
-        var encoded = sentences.Select(x => tokenizer.Encode(x)).ToList();
-        int length = encoded.Max(e => e.Length), batchSize = Math.Min(o.BatchSize, encoded.Count);
+        // An export with static input shapes (e.g. [2, 16]) fixes the batch and the padded length.
+        var idsShape = student.Graph.Inputs.Find("input_ids")?.Shape;
+        long? staticBatch = idsShape is { Length: 2 } ? idsShape[0] : null, staticLength = idsShape is { Length: 2 } ? idsShape[1] : null;
+        var encoded = sentences.Select(x => tokenizer.Encode(x, (int)Math.Min(o.MaxLength, staticLength ?? int.MaxValue))).ToList();
+        int length = (int)(staticLength ?? encoded.Max(e => e.Length)), batchSize = (int)(staticBatch ?? Math.Min(o.BatchSize, encoded.Count));
+        if (encoded.Count < batchSize) throw new OnnxRevException($"distillation needs at least {batchSize} sentences (one batch), got {encoded.Count}");
         var training = MaskedCopy(student, batchSize, length);
         var artifacts = TrainingGraphBuilder.Build(training, new TrainingOptions(new LossOptions(LossKind.Mse, Prediction: MaskedOutput), new OptimizerOptions(OptimizerKind.AdamW), new TrainableSpec(o.Trainable)));
         if (artifacts.LabelsInput is null) throw new InvalidOperationException("the MSE loss has a labels input");
@@ -84,9 +91,12 @@ public static class Distillation
                 var (feeds, mask) = Padded(rows, length, tokenizer.PadId);
                 var target = teacher.Run(feeds.Where(f => teacher.Inputs.Any(i => i.Name == f.Key)).ToDictionary()).Values.First().AsTensor();
                 var masked = TensorProtoData.Floats(target);
-                int hidden = masked.Length / mask.Length;
-                for (int t = 0; t < mask.Length; t++)
-                    if (mask[t] == 0) Array.Clear(masked, t * hidden, hidden);
+                if (target.Dims.Count == 3)
+                {
+                    int hidden = masked.Length / mask.Length;
+                    for (int t = 0; t < mask.Length; t++)
+                        if (mask[t] == 0) Array.Clear(masked, t * hidden, hidden);
+                }
                 var labels = new Schema.TensorProto { Name = artifacts.LabelsInput, DataType = target.DataType };
                 labels.Dims.AddRange(target.Dims);
                 labels.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(masked.AsSpan()));
@@ -144,7 +154,8 @@ public static class Distillation
 
     /// <summary>
     /// The student as the training graph sees it: inputs fixed to [batch, length] (so every broadcast in the backward is
-    /// known statically) and one output, its first output times the attention mask (padding contributes no loss).
+    /// known statically) and one output, its first output times the attention mask when it is per token [b, s, h]
+    /// (padding contributes no loss), or the first output itself.
     /// </summary>
     private static Model MaskedCopy(Model student, int batch, int length)
     {
@@ -159,6 +170,17 @@ public static class Distillation
         }
         var mask = g.Inputs.Find("attention_mask") ?? throw new OnnxRevException("distillation of a text encoder needs an 'attention_mask' input");
         var b = new Building.GraphBuilder(g);
+        if (g.Outputs[0].Shape is { } outShape && outShape.Length != 3)
+        {
+            // A per-sentence output (pooled embedding, logits): nothing to mask.
+            var same = b.Op("Identity", new[] { g.Outputs[0] });
+            same.Name = MaskedOutput;
+            model.Names.Reserve(MaskedOutput);
+            g.Outputs.Clear();
+            g.OutputDeclarations.Clear();
+            g.Outputs.Add(same);
+            return model;
+        }
         var axes = b.Initializer(Tensor.FromInt64s("", new long[] { 1 }, new long[] { -1 }), "distill_axes");
         var unsqueezed = (model.OpsetVersion("") ?? 13) >= 13 ? b.Op("Unsqueeze", new[] { mask, axes }) : b.Op("Unsqueeze", new[] { mask }, new[] { Ir.Attribute.FromInts("axes", new long[] { -1 }) });
         var m = b.Op("Cast", new[] { unsqueezed }, new[] { Ir.Attribute.FromInt("to", (long)Schema.TensorProto.Types.DataType.Float) });

@@ -43,6 +43,9 @@ internal sealed class CompareTextCommand : ICommand
             new RunnerOptions { OptimizationLevel = OptimizationLevel.None });
         output.Line(string.Create(CultureInfo.InvariantCulture,
             $"{r.Tokens} tokens of {r.Sentences} sentences: cosine mean {r.Mean:F4}, 1st percentile {r.P01:F4}, min {r.Min:F4}; {r.BelowThreshold} below {min ?? 0.95:G3}"));
+        var vocabulary = File.ReadAllLines(vocab);
+        foreach (var (sentence, position, token, cosine) in r.Worst.Take(5))
+            output.Detail(string.Create(CultureInfo.InvariantCulture, $"  cosine {cosine:F4}: sentence {sentence + 1}, position {position}, token '{(token < vocabulary.Length ? vocabulary[token] : "?")}'"));
         output.Result(new JsonObject
         {
             ["reference"] = reference, ["candidate"] = candidate, ["sentences"] = r.Sentences, ["tokens"] = r.Tokens,

@@ -10,7 +10,7 @@ internal sealed class DistillCommand : ICommand
 {
     public string Name => "distill";
     public string Summary => "fine-tune a compressed text encoder (student) towards the original (teacher) on unlabelled sentences";
-    public string Usage => "onnxrev distill TEACHER STUDENT -o OUT --sentences FILE --vocab FILE [--lines A-B] [--epochs N] [--batch B] [--lr LR] [--trainable SPEC] [--max-steps N] [--seed S] [--json]";
+    public string Usage => "onnxrev distill TEACHER STUDENT -o OUT --sentences FILE --vocab FILE [--lines A-B] [--epochs N] [--batch B] [--lr LR] [--trainable SPEC] [--max-length N] [--max-steps N] [--seed S] [--json]";
     public string Description =>
         "Knowledge distillation with the training graph: the student's step (forward, MSE of its first output\n" +
         "against the teacher's output for the same batch, backward, AdamW with cosine decay) runs in ONNX Runtime;\n" +
@@ -30,6 +30,7 @@ internal sealed class DistillCommand : ICommand
         new("batch", "sentences per step (default 16)", ValueName: "B"),
         new("lr", "AdamW learning rate, cosine decay (default 1e-4)", ValueName: "LR"),
         new("trainable", "which student parameters train: all, regex:P, names:a,b, last:K (default all)", ValueName: "SPEC"),
+        new("max-length", "truncate sentences to this many tokens (default 64)", ValueName: "N"),
         new("max-steps", "stop after this many steps", ValueName: "N"),
         new("seed", "batch order seed (default 0)", ValueName: "S"),
     };
@@ -52,6 +53,7 @@ internal sealed class DistillCommand : ICommand
             Trainable = args.Get("trainable") ?? "all",
             MaxSteps = args.Has("max-steps") ? args.GetInt("max-steps", 0, min: 1) : null,
             Seed = args.GetInt("seed", 0),
+            MaxLength = args.GetInt("max-length", 64, min: 3),
             Log = output.Line,
         };
         ModelFacts.LoadChecked(teacher);
