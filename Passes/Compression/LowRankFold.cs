@@ -110,7 +110,8 @@ public sealed class LowRankFold : IPass
         var g = second.Graph!;
         var bb0 = new GraphBuilder(g, second);
         var weight = bb0.Initializer(Tensor.FromFloats("", new long[] { o, i, 1, 1 }, merged), first.Inputs[1]!.Name + ".folded");
-        var biasValue = bias is null ? null : bb0.Initializer(Tensor.FromFloats("", new long[] { o }, bias), first.Inputs[1]!.Name + ".folded_bias");
+        // Without a first bias the second's bias stays as it is (no copy of a value exporters often share).
+        var biasValue = b1 is null ? b2 : bb0.Initializer(Tensor.FromFloats("", new long[] { o }, bias!), first.Inputs[1]!.Name + ".folded_bias");
         Replace(model, second, bb =>
             bb.Op("Conv", new[] { first.Inputs[0], weight, biasValue }, first.Attributes.Where(x => x.Name is "strides" or "pads" or "dilations" or "auto_pad")), first);
         return true;
@@ -207,8 +208,10 @@ public sealed class LowRankFold : IPass
         return result;
     }
 
+    /// <summary>The constant behind a value (through Identity nodes, which exporters put in front of shared biases), or null.</summary>
     private static Tensor? Constant(Value v)
     {
+        while (v.Producer is { OpType: "Identity" } id && id.IsStandardDomain && id.Inputs[0] is { } src) v = src;
         if (v.IsConstant && v.Initializer is { } t) return t;
         if (v.Producer is { OpType: "Constant" } p && p.IsStandardDomain) return ConstantsToInitializers.ToTensor(p);
         return null;
