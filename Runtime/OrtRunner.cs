@@ -141,6 +141,7 @@ public sealed class OrtRunner : IDisposable
         }
         if (options.DisabledOptimizers.Count > 0)
             so.AddSessionConfigEntry("optimization.disable_specified_optimizers", string.Join(",", options.DisabledOptimizers));
+        foreach (var (key, value) in options.ConfigEntries) so.AddSessionConfigEntry(key, value);
         if (options.OptimizedModelPath is not null) so.OptimizedModelFilePath = options.OptimizedModelPath;
         so.EnableMemoryPattern = options.EnableMemoryPattern;
         if (options.Device == ExecutionDevice.Cuda) AppendCuda(so);

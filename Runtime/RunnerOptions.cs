@@ -43,6 +43,9 @@ public sealed class RunnerOptions
     /// <summary>When set, ONNX Runtime writes the optimized model to this path.</summary>
     public string? OptimizedModelPath { get; init; }
 
+    /// <summary>Further session configuration entries (key → value), e.g. <c>session.save_model_format</c>.</summary>
+    public IReadOnlyDictionary<string, string> ConfigEntries { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Whether ONNX Runtime's memory pattern optimization is on; default true.</summary>
     public bool EnableMemoryPattern { get; init; } = true;
 }

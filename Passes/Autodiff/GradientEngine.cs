@@ -25,7 +25,7 @@ public static class GradientEngine
     public static GradientResult Build(Model model, IReadOnlyDictionary<Value, Value> seeds, IReadOnlyList<Value> wrt,
         GradientRegistry registry, IActivationPlan? plan = null)
     {
-        var run = new Run(model, wrt, plan);
+        var run = new Run(model, wrt, plan, registry);
         foreach (var (v, g) in seeds) run.Accumulate(v, g);
         var forward = model.Graph.Nodes.ToList();
         var seedsSet = seeds.Keys.ToHashSet();
@@ -70,8 +70,11 @@ public static class GradientEngine
         private BackwardContext? _context;
         private readonly Dictionary<(int, double), Value> _scalars = new();
 
-        public Run(Model model, IReadOnlyList<Value> wrt, IActivationPlan? plan)
+        private readonly GradientRegistry? _registry;
+
+        public Run(Model model, IReadOnlyList<Value> wrt, IActivationPlan? plan, GradientRegistry? registry = null)
         {
+            _registry = registry;
             Model = model;
             Opset = (int)(model.OpsetVersion("") ?? 1);
             Shapes = ShapeInference.Infer(model);
@@ -99,14 +102,17 @@ public static class GradientEngine
             if (Shapes.TryGetData(original, out var data)) Shapes.SetData(twin, data);
         }
 
-        /// <summary>Marks every float value computed from a trainable parameter.</summary>
+        /// <summary>
+        /// Marks every float value computed from a trainable parameter, and the integer outputs of ops the registry
+        /// declares straight-through (QuantizeLinear: its gradient passes on to the DequantizeLinear reading it).
+        /// </summary>
         private void ForwardReachable(IReadOnlyList<Value> wrt)
         {
             foreach (var p in wrt) _needs.Add(p);
             foreach (var n in Model.Graph.Nodes)
                 if (n.Inputs.Any(v => v is not null && _needs.Contains(v)))
                     foreach (var o in n.Outputs)
-                        if (IsFloat(o)) _needs.Add(o);
+                        if (IsFloat(o) || _registry?.IsStraightThrough(n.Key) == true) _needs.Add(o);
         }
 
         public HashSet<Node> BackwardReachable(HashSet<Value> seeds)

@@ -13,6 +13,20 @@ public delegate void GradientRule(GradientContext g);
 public sealed class GradientRegistry
 {
     private readonly Dictionary<OpKey, SortedList<int, GradientRule?>> _rules = new();
+    private readonly HashSet<OpKey> _straightThrough = new();
+
+    /// <summary>
+    /// Declares that the (integer) outputs of <paramref name="op"/> carry a gradient, as a straight-through
+    /// estimator does: QuantizeLinear's codes, whose gradient its rule passes back to the float input.
+    /// </summary>
+    public GradientRegistry StraightThrough(OpKey op)
+    {
+        _straightThrough.Add(op);
+        return this;
+    }
+
+    /// <summary>True when <paramref name="op"/>'s integer outputs carry a gradient.</summary>
+    public bool IsStraightThrough(OpKey op) => _straightThrough.Contains(op);
 
     /// <summary>Registers a rule for <paramref name="op"/> from opset <paramref name="sinceVersion"/> on.</summary>
     public GradientRegistry Register(OpKey op, int sinceVersion, GradientRule rule)

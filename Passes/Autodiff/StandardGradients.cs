@@ -24,6 +24,7 @@ public static class StandardGradients
         PoolingGradients.Register(r);
         ShapeGradients.Register(r);
         IndexingGradients.Register(r);
+        QuantizationGradients.Register(r);
         NotDifferentiableOps.Register(r);
         return r;
     }

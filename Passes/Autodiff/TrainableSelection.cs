@@ -20,9 +20,11 @@ public sealed record TrainableSpec(string Text)
     public static TrainableSpec All { get; } = new("all");
 
     /// <summary>The parameters this spec selects in <paramref name="model"/>, in graph order; fails when none match.</summary>
-    public IReadOnlyList<Value> Select(Model model)
+    public IReadOnlyList<Value> Select(Model model) => Select(model, Parameters(model));
+
+    /// <summary>The values among <paramref name="candidates"/> this spec selects (LoRA also offers the quantized weights); fails when none match.</summary>
+    public IReadOnlyList<Value> Select(Model model, IReadOnlyList<Value> candidates)
     {
-        var candidates = Parameters(model);
         IReadOnlyList<Value> chosen;
         if (Text == "all") chosen = candidates;
         else if (Text.StartsWith("regex:", StringComparison.Ordinal))
@@ -50,8 +52,27 @@ public sealed record TrainableSpec(string Text)
         return chosen;
     }
 
-    /// <summary>The model's parameters: float initializers of rank ≥ 1 that are not graph inputs, in file order.</summary>
+    /// <summary>
+    /// The model's parameters: float initializers of rank ≥ 1 that are not graph inputs, in file order — except
+    /// quantization parameters (scales and zero points read only by QuantizeLinear, DequantizeLinear or
+    /// MatMulNBits), which stay fixed; integer weights are not float and never train.
+    /// </summary>
     public static IReadOnlyList<Value> Parameters(Model model) =>
         model.Graph.Initializers.Where(v => v.Initializer is { } t && !v.IsGraphInput && t.Dims.Count >= 1
-            && (t.DataType == (int)DT.Float || t.DataType == (int)DT.Double)).ToList();
+            && (t.DataType == (int)DT.Float || t.DataType == (int)DT.Double) && !IsQuantizationParameter(v)).ToList();
+
+    /// <summary>True when every use of <paramref name="v"/> is a scale or zero-point input of a quantization op.</summary>
+    public static bool IsQuantizationParameter(Value v) =>
+        v.Uses.Count > 0 && v.Uses.All(u => (u.Node.OpType is "QuantizeLinear" or "DequantizeLinear" && u.InputIndex >= 1)
+            || (u.Node.OpType == "MatMulNBits" && u.InputIndex is >= 1 and <= 4));
+
+    /// <summary>
+    /// Frozen quantized weights LoRA can adapt: the packed B of each com.microsoft MatMulNBits, and each rank-2
+    /// integer initializer read through DequantizeLinear by the weight input of a MatMul or Gemm; in file order.
+    /// </summary>
+    public static IReadOnlyList<Value> QuantizedWeights(Model model) =>
+        model.Graph.Initializers.Where(v => v.Initializer is not null && !v.IsGraphInput && v.Uses.Any(u =>
+            (u.Node.OpType == "MatMulNBits" && u.Node.Domain == "com.microsoft" && u.InputIndex == 1)
+            || (u.Node.OpType == "DequantizeLinear" && u.InputIndex == 0 && v.Initializer.Dims.Count == 2
+                && u.Node.Outputs[0].Uses.Any(w => w.Node.OpType is "MatMul" or "Gemm" && w.InputIndex == 1)))).ToList();
 }

@@ -14,8 +14,9 @@ namespace OnnxRev.Passes.Autodiff;
 /// <param name="LoraRank">0 for full training; r &gt; 0 trains rank-r adapters on frozen weights instead.</param>
 /// <param name="LoraAlpha">LoRA α (the adapter is scaled by α/r); 0 means α = r.</param>
 /// <param name="Memory">How activations are kept for the backward.</param>
+/// <param name="KeepZeros">Pruned (exactly zero) weights of the trainable parameters stay zero: see <see cref="Compression.ZeroMasks"/>.</param>
 public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant, int LoraRank = 0, float LoraAlpha = 0,
-    MemoryMode Memory = MemoryMode.Store);
+    MemoryMode Memory = MemoryMode.Store, bool KeepZeros = false);
 
 /// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
 /// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
@@ -72,6 +73,7 @@ public static class TrainingGraphBuilder
             trainable = new TrainableSpec("names:" + string.Join(",", lora.SelectMany(a => new[] { a.A, a.B }))).Select(model);
         }
         else trainable = options.Trainable.Select(model);
+        if (options.KeepZeros && options.LoraRank == 0) Compression.ZeroMasks.Insert(model, trainable);
         // Blocks are found while parameters are still initializers (constants to the finder).
         var plan = options.Memory == MemoryMode.Store ? null : Memory.ActivationPlan.Create(model, options.Memory);
         var initial = trainable.ToDictionary(v => v, v => g.PromoteInitializerToInput(v));

@@ -210,9 +210,15 @@ public sealed class Trainer : IDisposable
         var values = Snapshot(includeStates: false);
         if (_a.Lora is { } adapters)
         {
-            // Fold W + (α/r)·A·B into each adapted weight: the exported model has the original structure.
+            // Fold W + (α/r)·A·B into each adapted float weight: the exported model has the original structure.
+            // A quantized weight cannot absorb it: its adapter stays a float branch beside the quantized product.
             foreach (var adapter in adapters)
             {
+                if (adapter.Quantized)
+                {
+                    LoraAdapters.Attach(model, adapter, new Tensor(values[adapter.A].Clone()), new Tensor(values[adapter.B].Clone()));
+                    continue;
+                }
                 var w = model.Graph.Initializers.First(v => v.Name == adapter.Weight);
                 float[] Floats(string name) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(TensorEncoding.InlineRawBytes(values[name])).ToArray();
                 var merged = LoraAdapters.Merge(adapter, w.Initializer!.ToFloatArray(), w.Initializer.Dims, Floats(adapter.A), Floats(adapter.B));

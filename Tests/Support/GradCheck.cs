@@ -29,6 +29,12 @@ public sealed class GradCheck
     /// <summary>Inputs in order (null entries are omitted optional inputs).</summary>
     public required IReadOnlyList<GradInput?> Inputs { get; init; }
 
+    /// <summary>
+    /// Optional: builds a forward subgraph from the inputs (in place of one <see cref="Op"/> node) and returns its
+    /// <see cref="Outputs"/> outputs; <see cref="Op"/> then only names the case in messages.
+    /// </summary>
+    public Func<Graph, IReadOnlyList<Value?>, IReadOnlyList<Value>>? Build { get; init; }
+
     /// <summary>Node attributes.</summary>
     public IReadOnlyList<Ir.Attribute> Attributes { get; init; } = Array.Empty<Ir.Attribute>();
 
@@ -148,6 +154,14 @@ public sealed class GradCheck
             inputs.Add(v);
         }
         var outs = Enumerable.Range(0, Outputs).Select(k => new Value($"y{k}")).ToArray();
+        if (Build is not null)
+        {
+            var m = ModelFactory.Wrap(g, Opset);
+            var built = Build(g, inputs);
+            for (int k = 0; k < outs.Length; k++) g.Append(new Node("Identity", new[] { built[k] }, new[] { outs[k] }, name: $"y{k}_identity"));
+            foreach (var o in outs) g.Outputs.Add(o);
+            return m;
+        }
         var node = new Node(Op, inputs, outs, name: "under_test");
         node.Attributes.AddRange(Attributes);
         g.Append(node);
@@ -204,6 +218,8 @@ public sealed class GradCheck
             (int)DT.Int64 => values.SelectMany(v => BitConverter.GetBytes((long)v)).ToArray(),
             (int)DT.Int32 => values.SelectMany(v => BitConverter.GetBytes((int)v)).ToArray(),
             (int)DT.Bool => values.Select(v => v != 0 ? (byte)1 : (byte)0).ToArray(),
+            (int)DT.Uint8 => values.Select(v => (byte)v).ToArray(),
+            (int)DT.Int8 => values.Select(v => unchecked((byte)(sbyte)v)).ToArray(),
             _ => throw new ArgumentException($"type {type}"),
         };
         var t = new TensorProto { Name = name, DataType = type, RawData = ByteString.CopyFrom(raw) };

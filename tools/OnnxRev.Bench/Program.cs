@@ -20,9 +20,18 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench vit-curves [--depth 4] [--width 64] [--heads 4] [--batch 64] [--train 4096] [--test 1000] [--epochs 1] [--lr 1e-3] [--seed 0] [--threads 2] [--tolerance 1e-4] [--plot FILE.png] [--data DIR]");
             Console.WriteLine("  Trains ModelZoo.VitTiny on Fashion-MNIST with store and recompute, and its coupling conversion with store and reversible,");
             Console.WriteLine("  each in a child process from the same seed; per-step losses, test accuracy, peak RSS; exit 1 when a pair's losses differ.");
+            Console.WriteLine("Usage: onnxrev-bench quant-resnet18 [--calibration N (100)] [--test N (200)] [--method minmax|percentile|entropy (percentile)] [--percentile P (99.99)] [--per-tensor] [--keep-float OPS] [--sensitivity] [--threads T (2)] [--iterations N (20)] [-o MODEL]");
+            Console.WriteLine("  Static INT8 (QDQ) of CNTK's ResNet18 calibrated on Fashion-MNIST train images (224×224), feature cosine vs fp32 on test images,");
+            Console.WriteLine("  sizes, ORT's optimized-graph ops, p50 latency of both (alternating runs).");
+            Console.WriteLine("Usage: onnxrev-bench quant-minilm [--threads T (2)] [--iterations N (50)] [--warmup N (5)] [--batch B (8)] [--per-tensor] [--per-tensor-activations] [--per-token-nodes NODES] [--keep-float OPS] [--embeddings] [--sensitivity] [-o MODEL]");
+            Console.WriteLine("  Dynamic INT8 of all-MiniLM-L6-v2: per-token cosine vs fp32 on the 256 bundled sentences, sizes, ORT ops, alternating p50.");
+            Console.WriteLine(StructuredPruningBenchmark.Help);
             return args.Length == 0 ? 2 : 0;
         }
+        if (args[0] == "prune-channels") return StructuredPruningBenchmark.Run(args);
         if (args[0] == "train-step") return TrainStep(args);
+        if (args[0] == "quant-resnet18") return QuantResNetBenchmark.Run(args);
+        if (args[0] == "quant-minilm") return QuantMiniLmBenchmark.Run(args);
         if (args[0] == "vit-curves") return VitCurvesBenchmark.Run(args);
         if (args[0] == "finetune-resnet18") return FineTuneBenchmark.Run(args);
         if (args[0] != "external-data") { Console.Error.WriteLine($"onnxrev-bench: unknown benchmark '{args[0]}'"); return 2; }

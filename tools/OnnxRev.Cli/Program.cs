@@ -8,7 +8,12 @@ namespace OnnxRev.Cli;
 /// <summary>The `onnxrev` command: dispatch, help, and the exit-code contract (0 ok, 1 a check failed, 2 bad usage or input).</summary>
 internal static class Program
 {
-    private static readonly ICommand[] Commands = { new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(), new BenchMemoryCommand(), new BenchCommand(), new CompareTextCommand(), new DistillCommand() };
+    private static readonly ICommand[] Commands =
+    {
+        new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(),
+        new BenchMemoryCommand(), new QuantizeCommand(), new CompressCommand(), new PackCommand(), new UnpackCommand(), new BenchCommand(), new PackageCommand(),
+        new PipelineCommand(), new DemoCommand(), new CompareTextCommand(), new DistillCommand(),
+    };
 
     private static int Main(string[] argv) => Execute(argv);
 

@@ -45,6 +45,11 @@ public static class ShapeInference
                     // A malformed node: what was recorded before the failure is still sound; the rest stays unknown.
                 }
             }
+            else if (node.Domain == "com.microsoft" && QuantizationShapes.TryGetMicrosoft(node.OpType, out var contribRule))
+            {
+                try { contribRule(new NodeContext(node, info, opset, maxDataElements)); }
+                catch (Exception e) when (e is ArgumentException or IndexOutOfRangeException or InvalidOperationException) { }
+            }
             foreach (var o in node.Outputs) if (o.Name.Length > 0) MergeDeclared(info, o);
         }
         return info;

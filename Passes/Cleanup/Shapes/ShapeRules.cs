@@ -23,6 +23,7 @@ internal static class ShapeRules
         ReductionShapes.Register(r);
         IndexingShapes.Register(r);
         SourceShapes.Register(r);
+        QuantizationShapes.Register(r);
         return r;
     }
 }

@@ -19,7 +19,8 @@ internal sealed class BenchCommand : ICommand
         "by the model's inputs: a symbolic first dimension gets --batch, other symbolic dimensions --dim NAME=SIZE\n" +
         "(else 1, which is printed); --inputs DIR feeds a test-data folder instead.\n" +
         "With --compare OTHER both models get the same inputs and are timed in alternating runs (A, B, A, B, ...),\n" +
-        "so that a busy machine slows both alike; the JSON adds `compare` and `speedup_p50` (MODEL p50 / OTHER p50).";
+        "so that a busy machine slows both alike; the JSON adds `compare` and `speedup_p50` (MODEL p50 / OTHER p50).\n" +
+        "MODEL may be an ORT-format package (.ort, from `onnxrev package`).";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev bench models/zoo/lenet_300_100.onnx --batch 1 --threads 2",
@@ -43,8 +44,8 @@ internal sealed class BenchCommand : ICommand
         int batch = args.GetInt("batch", 1, min: 1), iterations = args.GetInt("iterations", 100, min: 1), warmup = args.GetInt("warmup", 10, min: 0);
         var dims = BenchInputs.ParseDims(args.Get("dim"));
         var options = RuntimeOptions.From(args);
-        ModelFacts.LoadChecked(path);
-        if (other is not null) ModelFacts.LoadChecked(other);
+        CheckModel(path);
+        if (other is not null) CheckModel(other);
 
         IReadOnlyDictionary<string, DataValue> inputs;
         using (var probe = new OrtRunner(path, new RunnerOptions { OptimizationLevel = OptimizationLevel.None }))
@@ -86,6 +87,13 @@ internal sealed class BenchCommand : ICommand
         output.Line(string.Create(CultureInfo.InvariantCulture, $"process peak resident set {peakRss / 1e6:F1} MB"));
         output.Result(json);
         return 0;
+    }
+
+    /// <summary>An .onnx file is read and its operators checked; an .ort package (ORT format) is left to ONNX Runtime.</summary>
+    private static void CheckModel(string path)
+    {
+        if (!path.EndsWith(".ort", StringComparison.OrdinalIgnoreCase)) ModelFacts.LoadChecked(path);
+        else if (!File.Exists(path)) throw new OnnxRevException($"model file '{path}' does not exist");
     }
 
     private static JsonObject Json(BenchResult r, string path) => new()

@@ -16,6 +16,7 @@ internal static class TrainingArgs
         new("lora", "train rank-R LoRA adapters on the selected Gemm/MatMul weights (base frozen; merged into the weights on export)", ValueName: "R"),
         new("lora-alpha", "LoRA α; the adapter is scaled by α/R (default α = R)", ValueName: "A"),
         new("untie", "shared initializers that get one copy per use before training: constant (default: all-equal ones such as fresh LayerNorm scales that exporters merge), all, none", ValueName: "MODE"),
+        new("keep-zeros", "weights that are exactly 0 (pruned) stay exactly 0: a constant mask multiplies them in the training graph", TakesValue: false),
         new("memory", "store (default): keep every activation; recompute: residual blocks keep only their input and recompute the rest; reversible: coupling blocks keep nothing and rebuild their inputs from their outputs; auto (train only): the fastest one whose estimate fits --memory-budget", ValueName: "MODE"),
     };
 
@@ -50,7 +51,8 @@ internal static class TrainingArgs
     public static TrainableSpec ParseTrainable(Args a) => new(a.Get("trainable") ?? "all");
 
     public static TrainingOptions ParseTraining(Args a, OptimizerOptions? optimizer = null, MemoryMode? memory = null) =>
-        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0), memory ?? ParseMemory(a));
+        new(ParseLoss(a), optimizer ?? ParseOptimizer(a), ParseTrainable(a), ParseUntie(a), a.GetInt("lora", 0, min: 0), (float)a.GetDouble("lora-alpha", 0, min: 0), memory ?? ParseMemory(a),
+            KeepZeros: a.Has("keep-zeros"));
 
     /// <summary>
     /// train's --memory (store, recompute, reversible or auto: Mode null) and --memory-budget (auto only; plain bytes or

