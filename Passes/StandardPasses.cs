@@ -66,6 +66,10 @@ public static class StandardPasses
                     new("coupling-beta", "coupling meft: β, the scale of x2 (default 1)", "B"),
                     new("coupling-rank", "coupling meft: adapter rank (default 8)", "R"),
                 }));
+            PassRegistry.Register(new("low-rank", "MatMul/Gemm/1×1 Conv/embedding weights become two thinner factors (SVD), k×k Conv becomes 1×1, core, 1×1 (Tucker-2), where the rank saves parameters and FLOPs; approximate",
+                o => new LowRankFactorization(LowRankOptions.From(o)), LowRankOptions.Specs));
+            PassRegistry.Register(new("low-rank-fold", "two consecutive thin MatMul/Gemm or 1×1 Conv with constant weights whose width saves nothing become one; LoRA adapters are merged (--fold-all: every pair)",
+                o => new LowRankFold(o.Has("fold-all")), new PassOptionSpec[] { new("fold-all", "low-rank-fold: fold every pair, whatever its width", TakesValue: false) }));
             PassRegistry.Register(new("int4", "MatMul/Gemm with constant weights become com.microsoft MatMulNBits: 4-bit block-wise round-to-nearest weights (weight-only)",
                 o => new MatMulNBitsQuantization(new Int4Options(o.GetInt("block-size", 32, min: 16, max: 256), !o.Has("asymmetric"),
                     o.GetInt("accuracy-level", 0, min: 0, max: 4), o.GetList("keep-float").ToHashSet())),

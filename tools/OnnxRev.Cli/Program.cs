@@ -12,7 +12,7 @@ internal static class Program
     {
         new InspectCommand(), new RunCommand(), new OptimizeCommand(), new GradCommand(), new TrainCommand(), new EvalCommand(), new MakeTrainingCommand(),
         new BenchMemoryCommand(), new QuantizeCommand(), new CompressCommand(), new PackCommand(), new UnpackCommand(), new BenchCommand(), new PackageCommand(),
-        new PipelineCommand(), new DemoCommand(),
+        new PipelineCommand(), new DemoCommand(), new CompareTextCommand(), new DistillCommand(),
     };
 
     private static int Main(string[] argv) => Execute(argv);
@@ -21,6 +21,7 @@ internal static class Program
     internal static int Execute(IReadOnlyList<string> argv)
     {
         StandardPasses.Register();
+        OnnxRev.Runtime.Compression.CompressionPasses.Register();
         if (argv.Count == 0) { Console.Error.Write(GeneralHelp()); return 2; }
         if (argv[0] is "--help" or "-h" or "help") { Console.Out.Write(argv.Count > 1 ? CommandHelp(Find(argv[1])) : GeneralHelp()); return 0; }
         if (argv[0] == "--version") { Console.Out.WriteLine(Version()); return 0; }

@@ -62,6 +62,8 @@ internal sealed class OptimizeCommand : ICommand
         string? outDir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (outDir is null || !Directory.Exists(outDir)) throw new OnnxRevException($"output folder '{outDir}' does not exist");
 
+        OnnxRev.Runtime.Compression.CompressionPasses.Register(output.Line);
+        OnnxRev.Passes.Compression.LowRankFactorization.Log = output.Line;
         var model = ModelFacts.LoadChecked(path);
         int nodesBefore = model.Graph.AllNodes().Count();
         var manager = new PassManager(passes, fixedPoint: args.Has("fixed-point"));
@@ -93,6 +95,12 @@ internal sealed class OptimizeCommand : ICommand
             ["name"] = r.Name, ["modified"] = r.Modified, ["seconds"] = Math.Round(r.Seconds, 4), ["nodes"] = r.Nodes, ["bytes"] = r.Bytes,
         }).ToArray());
         result["nodes"] = run.Model.Graph.AllNodes().Count();
+        foreach (var lowRank in passes.OfType<OnnxRev.Passes.Compression.LowRankFactorization>().Where(p => p.Report is not null))
+            result["low_rank"] = new JsonObject
+            {
+                ["parameters_before"] = lowRank.Report!.ModelParametersBefore, ["parameters_after"] = lowRank.Report.ModelParametersAfter,
+                ["reduction"] = Math.Round(lowRank.Report.Reduction, 4), ["factored"] = lowRank.Report.Entries.Count(e => e.Rank > 0),
+            };
         result["bytes"] = ModelFacts.FileBytes(outPath, run.Model);
         if (equivalence is not null)
         {
