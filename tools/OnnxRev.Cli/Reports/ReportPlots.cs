@@ -63,6 +63,7 @@ internal static class ReportPlots
                 var t = plot.Add.Text(c.Label + (c.Chosen ? " (kept)" : ""), c.Bytes / 1024.0, Score(c));
                 t.LabelFontSize = 11;
             }
+            plot.Axes.Margins(horizontal: 0.25, vertical: 0.15);
             plot.Title($"{s.Name}: quality against size");
             plot.XLabel("stored size (KiB)");
             plot.YLabel(cands[0].Quality.Accuracy is null ? "smallest cosine" : "accuracy (%)");
