@@ -52,6 +52,15 @@ public sealed class DataValue
         return new DataValue(DataValueKind.Tensor, tensor, null, null);
     }
 
+    /// <summary>A float32 tensor named <paramref name="name"/> of <paramref name="dims"/> holding <paramref name="data"/> (copied).</summary>
+    public static DataValue Floats(string name, IReadOnlyList<long> dims, ReadOnlySpan<float> data)
+    {
+        var t = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        t.Dims.AddRange(dims);
+        t.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data));
+        return Tensor(t);
+    }
+
     /// <summary>Makes a sequence of the given elements (copied).</summary>
     public static DataValue Sequence(IEnumerable<DataValue> elements)
     {

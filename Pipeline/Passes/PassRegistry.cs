@@ -33,6 +33,14 @@ public static class PassRegistry
     /// <summary>Creates the pass called <paramref name="name"/> with <paramref name="options"/> (defaults when null).</summary>
     public static IPass Create(string name, PassOptions? options = null) => Find(name).Create(options ?? PassOptions.Empty);
 
+    /// <summary>The first of <paramref name="given"/> that none of <paramref name="passes"/> declares, or null.</summary>
+    public static string? Unclaimed(IEnumerable<PassInfo> passes, IEnumerable<string> given) =>
+        given.FirstOrDefault(name => !passes.Any(p => p.Options.Any(o => o.Name == name)));
+
+    /// <summary>Creates <paramref name="info"/>'s pass with those of <paramref name="given"/> it declares (the rest belong to other passes).</summary>
+    public static IPass Create(PassInfo info, PassOptions given) =>
+        info.Create(new PassOptions(info.Options.Where(o => given.Has(o.Name)).ToDictionary(o => o.Name, o => given.Get(o.Name))));
+
     /// <summary>Every option any registered pass accepts, each name once.</summary>
     public static IReadOnlyList<PassOptionSpec> AllOptions =>
         Registered.SelectMany(p => p.Options).GroupBy(o => o.Name).Select(g => g.First()).ToList();

@@ -8,7 +8,11 @@ namespace OnnxRev.Runtime.Benchmark;
 /// <param name="ModelPath">The .onnx (or .ort) file.</param>
 /// <param name="Inputs">One value per model input.</param>
 /// <param name="Batch">Samples per run (for throughput).</param>
-public sealed record BenchTarget(string Label, string ModelPath, IReadOnlyDictionary<string, DataValue> Inputs, int Batch);
+public sealed record BenchTarget(string Label, string ModelPath, IReadOnlyDictionary<string, DataValue> Inputs, int Batch)
+{
+    /// <summary>The serialized model, when it is timed from memory rather than from <see cref="ModelPath"/>.</summary>
+    public byte[]? Model { get; init; }
+}
 
 /// <summary>How to time.</summary>
 /// <param name="Warmup">Untimed runs per model first.</param>
@@ -78,7 +82,7 @@ public static class LatencyBenchmark
         public Prepared(BenchTarget target, RunnerOptions options)
         {
             Target = target;
-            Runner = new OrtRunner(target.ModelPath, options);
+            Runner = target.Model is { } bytes ? new OrtRunner(bytes, options, target.Label) : new OrtRunner(target.ModelPath, options);
             foreach (var input in Runner.Inputs)
             {
                 if (!target.Inputs.TryGetValue(input.Name, out var value))

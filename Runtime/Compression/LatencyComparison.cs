@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using Microsoft.ML.OnnxRuntime;
-
 namespace OnnxRev.Runtime.Compression;
 
 /// <summary>Latency percentiles of two models measured side by side.</summary>
@@ -16,39 +13,23 @@ public sealed record LatencyPair(double P50A, double P50B, double P90A, double P
 }
 
 /// <summary>
-/// Times two single-input float models on the same batch in one process, alternating A, B, A, B … after warm-up, so
-/// drift in machine load hits both alike; sessions use ORT's full graph optimizations and the given threads.
+/// Times two single-input float models on the same batch in one process with <see cref="Benchmark.LatencyBenchmark"/>
+/// (alternating A, B, A, B … after warm-up, so drift in machine load hits both alike; ORT's full graph optimizations, the
+/// given threads).
 /// </summary>
 public static class LatencyComparison
 {
     /// <summary>Runs both models <paramref name="runs"/> times each on <paramref name="input"/> shaped <paramref name="shape"/>.</summary>
     public static LatencyPair Measure(byte[] a, byte[] b, float[] input, long[] shape, int runs = 200, int warmup = 20, int threads = 1)
     {
-        var options = new RunnerOptions { IntraOpThreads = threads };
-        using var ra = new OrtRunner(a, options, "model A");
-        using var rb = new OrtRunner(b, options, "model B");
-        using var x = OrtValue.CreateTensorValueFromMemory(input, shape);
-        using var runOptions = new RunOptions();
-        var ta = new List<double>(runs);
-        var tb = new List<double>(runs);
-        for (int i = 0; i < warmup + runs; i++)
+        string name;
+        using (var probe = new OrtRunner(a, new RunnerOptions { OptimizationLevel = OptimizationLevel.None }, "model A")) name = probe.Inputs[0].Name;
+        var inputs = new Dictionary<string, DataValue> { [name] = DataValue.Floats(name, shape, input) };
+        var r = Benchmark.LatencyBenchmark.Run(new[]
         {
-            double da = Time(ra, x, runOptions), db = Time(rb, x, runOptions);
-            if (i >= warmup) { ta.Add(da); tb.Add(db); }
-        }
-        return new LatencyPair(Percentile(ta, 0.5), Percentile(tb, 0.5), Percentile(ta, 0.9), Percentile(tb, 0.9), runs);
-    }
-
-    private static double Time(OrtRunner r, OrtValue x, RunOptions runOptions)
-    {
-        var clock = Stopwatch.StartNew();
-        using var results = r.Session.Run(runOptions, new[] { r.Inputs[0].Name }, new[] { x }, new[] { r.Outputs[0].Name });
-        return clock.Elapsed.TotalMilliseconds;
-    }
-
-    private static double Percentile(List<double> values, double q)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[(int)Math.Min(sorted.Length - 1, Math.Round(q * (sorted.Length - 1)))];
+            new Benchmark.BenchTarget("model A", "", inputs, (int)shape[0]) { Model = a },
+            new Benchmark.BenchTarget("model B", "", inputs, (int)shape[0]) { Model = b },
+        }, new Benchmark.BenchOptions(warmup, runs, new RunnerOptions { IntraOpThreads = threads }));
+        return new LatencyPair(r[0].P50Ms, r[1].P50Ms, r[0].P90Ms, r[1].P90Ms, runs);
     }
 }

@@ -105,13 +105,9 @@ public sealed class ClassificationEvalSet(Dataset data, int batchSize = 256) : E
         for (int start = 0; start < data.Count; start += batchSize)
         {
             int n = Math.Min(batchSize, data.Count - start);
-            var t = new TensorProto { Name = input.Name, DataType = (int)TensorProto.Types.DataType.Float };
-            t.Dims.Add(n);
-            t.Dims.AddRange(data.SampleShape.Select(d => (long)d));
-            var bytes = new byte[n * data.FeatureCount * sizeof(float)];
-            Buffer.BlockCopy(data.Features, start * data.FeatureCount * sizeof(float), bytes, 0, bytes.Length);
-            t.RawData = ByteString.CopyFrom(bytes);
-            yield return (new Dictionary<string, DataValue> { [input.Name] = DataValue.Tensor(t) }, data.Labels[start..(start + n)], null);
+            var dims = new long[] { n }.Concat(data.SampleShape.Select(d => (long)d)).ToArray();
+            var x = DataValue.Floats(input.Name, dims, data.Features.AsSpan(start * data.FeatureCount, n * data.FeatureCount));
+            yield return (new Dictionary<string, DataValue> { [input.Name] = x }, data.Labels[start..(start + n)], null);
         }
     }
 }

@@ -65,17 +65,9 @@ internal static class QuantMiniLmBenchmark
         File.Delete(optimized);
 
         var timed = TextBatch.Encode(tokenizer, sentences.Take(batch).ToList());
-        (string, OrtValue)[] Feeds(InferenceSession session)
-        {
-            var shape = new long[] { timed.Batch, timed.Length };
-            return session.InputNames.Select(n => (n, OrtValue.CreateTensorValueFromMemory(n switch
-            {
-                "input_ids" => timed.Ids,
-                "attention_mask" => timed.Mask,
-                _ => new long[timed.Ids.Length],
-            }, shape))).ToArray();
-        }
-        var (floatMs, int8Ms) = Latency.AlternatingP50(model, output, Feeds, threads, iterations, warmup);
+        IReadOnlyList<string> inputNames;
+        using (var probe = new OrtRunner(model, new RunnerOptions { OptimizationLevel = OptimizationLevel.None })) inputNames = probe.Inputs.Select(i => i.Name).ToList();
+        var (floatMs, int8Ms) = Latency.AlternatingP50(model, output, timed.Inputs(inputNames), threads, iterations, warmup);
         var json = new JsonObject
         {
             ["model"] = $"all-MiniLM-L6-v2 (NuGet {MiniLmPackage.PackageId} {MiniLmPackage.Version})",

@@ -30,9 +30,8 @@ internal sealed class PassesStep : IRecipeStep
     public static List<IPass> Create(IReadOnlyList<string> names, PassOptions options, params string[] exclude)
     {
         var infos = names.Select(PassRegistry.Find).ToList();
-        foreach (var key in options.Values.Keys.Where(k => !exclude.Contains(k)))
-            if (!infos.Any(i => i.Options.Any(o => o.Name == key)))
-                throw new OnnxRevException($"option '{key}' belongs to none of the passes {string.Join(", ", names)}");
-        return infos.Select(i => i.Create(new PassOptions(i.Options.Where(o => options.Has(o.Name)).ToDictionary(o => o.Name, o => options.Get(o.Name))))).ToList();
+        if (PassRegistry.Unclaimed(infos, options.Values.Keys.Where(k => !exclude.Contains(k))) is { } unclaimed)
+            throw new OnnxRevException($"option '{unclaimed}' belongs to none of the passes {string.Join(", ", names)}");
+        return infos.Select(i => PassRegistry.Create(i, options)).ToList();
     }
 }

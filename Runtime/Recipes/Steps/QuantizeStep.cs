@@ -30,8 +30,7 @@ internal sealed class QuantizeStep : IRecipeStep
         {
             var info = PassRegistry.Find(mode);
             var given = o.Values.Where(kv => kv.Key != "mode").ToDictionary(kv => kv.Key.Replace('_', '-'), kv => kv.Value);
-            foreach (var key in given.Keys)
-                if (!info.Options.Any(s => s.Name == key)) throw new OnnxRevException($"option '{key}' does not apply to quantize mode {mode}");
+            if (PassRegistry.Unclaimed(new[] { info }, given.Keys) is { } unclaimed) throw new OnnxRevException($"option '{unclaimed}' does not apply to quantize mode {mode}");
             var r = info.Create(new PassOptions(given)).Run(model);
             ModelWriter.Save(r.Model, output);
             return new StepOutcome(output, details);

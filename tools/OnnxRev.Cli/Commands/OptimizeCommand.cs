@@ -121,13 +121,14 @@ internal sealed class OptimizeCommand : ICommand
     {
         var infos = names.Select(PassRegistry.Find).ToList();
         var fixedNames = FixedOptions.Select(o => o.Name).Concat(Args.Common.Select(o => o.Name)).ToHashSet();
-        foreach (var given in args.Names.Where(n => !fixedNames.Contains(n)))
-            if (!infos.Any(i => i.Options.Any(o => o.Name == given)))
-            {
-                var owners = PassRegistry.All.Where(p => p.Options.Any(o => o.Name == given)).Select(p => p.Name);
-                throw new UsageException($"option '--{given}' belongs to pass {string.Join(" or ", owners)}, which --passes does not name");
-            }
-        return infos.Select(i => i.Create(new PassOptions(i.Options.Where(o => args.Has(o.Name)).ToDictionary(o => o.Name, o => args.Get(o.Name))))).ToList();
+        var given = args.Names.Where(n => !fixedNames.Contains(n)).ToList();
+        if (PassRegistry.Unclaimed(infos, given) is { } unclaimed)
+        {
+            var owners = PassRegistry.All.Where(p => p.Options.Any(o => o.Name == unclaimed)).Select(p => p.Name);
+            throw new UsageException($"option '--{unclaimed}' belongs to pass {string.Join(" or ", owners)}, which --passes does not name");
+        }
+        var options = new PassOptions(given.ToDictionary(n => n, args.Get));
+        return infos.Select(i => PassRegistry.Create(i, options)).ToList();
     }
 
     private static IReadOnlyDictionary<string, DataValue>? LoadInputs(string modelPath, string? dir)
