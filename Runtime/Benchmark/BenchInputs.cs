@@ -35,9 +35,10 @@ public static class BenchInputs
     /// <summary>Attention masks of ones and token types of zeros: what a text encoder sees for one unpadded sentence.</summary>
     private static Schema.TensorProto Filled(IoInfo info, long value)
     {
-        var t = RandomInputs.Tensor(info.Name, info.ElementType, info.Shape.Select(d => d!.Value).ToArray(), new Random(0));
+        var t = new Schema.TensorProto { Name = info.Name, DataType = info.ElementType };
+        t.Dims.AddRange(info.Shape.Select(d => d!.Value));
         int size = ElementTypes.SizeOf(info.ElementType);
-        var bytes = new byte[t.RawData.Length];
+        var bytes = new byte[TensorProtoData.ElementCount(t) * size];
         for (int i = 0; i < bytes.Length; i += size) bytes[i] = (byte)value;
         t.RawData = Google.Protobuf.ByteString.CopyFrom(bytes);
         return t;

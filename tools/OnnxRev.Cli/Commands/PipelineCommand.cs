@@ -164,9 +164,9 @@ internal sealed class PipelineCommand : ICommand
     private static void Copy(string from, string to, List<string> written)
     {
         if (written.Contains(to)) return;
+        if (File.Exists(from + ".data")) throw new OnnxRevException($"'{from}' keeps weights in external data; the pipeline writes self-contained models only");
         string temp = to + ".partial";
         File.Copy(from, temp, overwrite: true);
-        if (File.Exists(from + ".data")) throw new OnnxRevException($"'{from}' keeps weights in external data; the pipeline writes self-contained models only");
         File.Move(temp, to, overwrite: true);
         written.Add(to);
     }
