@@ -36,6 +36,13 @@ public sealed class BackwardContext
     /// </summary>
     public Value? CurrentGradient => _run.Current?.Outputs.Select(o => _run.HasGrad(o) ? _run.GradOf(o) : null).FirstOrDefault(g => g is not null);
 
+    /// <summary>
+    /// The contributions to parameter gradients emitted since the last call (in backward order: those of the blocks
+    /// the backward has just passed). A twin tied to them waits until they are computed, so ONNX Runtime cannot
+    /// postpone a block's weight gradients — and keep its recomputed activations alive — until the backward ends.
+    /// </summary>
+    public IReadOnlyList<Value> DrainParameterGradients() => _run.DrainParameterGradients();
+
     /// <summary>Records that <paramref name="twin"/> has the shape and type of <paramref name="original"/>.</summary>
     public void Alias(Value twin, Value original) => _run.Alias(twin, original);
 

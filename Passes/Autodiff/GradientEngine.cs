@@ -66,6 +66,8 @@ public static class GradientEngine
         private readonly Dictionary<Value, List<Value>> _pending = new();
         private readonly Dictionary<Value, Value> _summed = new();
         private readonly HashSet<Value> _needs = new();
+        private readonly HashSet<Value> _wrt = new();
+        private readonly List<Value> _newParameterGradients = new();
         private readonly IActivationPlan? _plan;
         private BackwardContext? _context;
         private readonly Dictionary<(int, double), Value> _scalars = new();
@@ -108,7 +110,7 @@ public static class GradientEngine
         /// </summary>
         private void ForwardReachable(IReadOnlyList<Value> wrt)
         {
-            foreach (var p in wrt) _needs.Add(p);
+            foreach (var p in wrt) { _needs.Add(p); _wrt.Add(p); }
             foreach (var n in Model.Graph.Nodes)
                 if (n.Inputs.Any(v => v is not null && _needs.Contains(v)))
                     foreach (var o in n.Outputs)
@@ -151,6 +153,15 @@ public static class GradientEngine
             if (_summed.ContainsKey(v)) throw new InvalidOperationException($"gradient of '{v.Name}' was already consumed before all contributions arrived");
             if (!_pending.TryGetValue(v, out var list)) _pending[v] = list = new List<Value>();
             list.Add(grad);
+            if (_wrt.Contains(v)) _newParameterGradients.Add(grad);
+        }
+
+        /// <summary>Contributions to parameter gradients emitted since the last call.</summary>
+        public IReadOnlyList<Value> DrainParameterGradients()
+        {
+            var list = _newParameterGradients.ToList();
+            _newParameterGradients.Clear();
+            return list;
         }
 
         /// <summary>The total gradient of a value: its contributions summed once, here.</summary>

@@ -15,22 +15,40 @@ namespace OnnxRev.Passes.Autodiff;
 /// <param name="LoraAlpha">LoRA α (the adapter is scaled by α/r); 0 means α = r.</param>
 /// <param name="Memory">How activations are kept for the backward.</param>
 /// <param name="KeepZeros">Pruned (exactly zero) weights of the trainable parameters stay zero: see <see cref="Compression.ZeroMasks"/>.</param>
+/// <param name="Update">Where the optimizer update runs: in a graph of its own, parameter by parameter (the default,
+/// what <c>Trainer</c> runs), or inside the step graph (one self-contained graph, as <c>make-training</c> writes).</param>
 public sealed record TrainingOptions(LossOptions Loss, OptimizerOptions Optimizer, TrainableSpec Trainable, UntieMode Untie = UntieMode.Constant, int LoraRank = 0, float LoraAlpha = 0,
-    MemoryMode Memory = MemoryMode.Store, bool KeepZeros = false);
+    MemoryMode Memory = MemoryMode.Store, bool KeepZeros = false, UpdatePlacement Update = UpdatePlacement.Separate);
+
+/// <summary>Where a training step's optimizer update runs.</summary>
+public enum UpdatePlacement
+{
+    /// <summary>
+    /// The step graph ends at the (clipped) gradients; <see cref="TrainingArtifacts.Update"/> updates one parameter per
+    /// run, in place of the old value's buffer, so a step holds no second copy of the parameters and optimizer states.
+    /// </summary>
+    Separate,
+    /// <summary>The step graph itself outputs the updated parameters and states (a functional, out-of-place update).</summary>
+    InStep,
+}
 
 /// <summary>One trainable parameter of a training graph: its input, its updated output, its optimizer states.</summary>
 /// <param name="Name">Initializer name in the original model (also the step graph's input name).</param>
 /// <param name="Initial">Its value in the original model.</param>
-/// <param name="Output">Step-graph output holding the updated value.</param>
-/// <param name="StateInputs">Optimizer-state input names (e.g. NAME.m, NAME.v).</param>
-/// <param name="StateOutputs">The matching updated-state outputs.</param>
+/// <param name="Output">Step-graph output holding the updated value; with a separate update graph
+/// (<see cref="TrainingArtifacts.Update"/>), the output holding the parameter's gradient.</param>
+/// <param name="StateInputs">Optimizer-state names (e.g. NAME.m, NAME.v): step-graph inputs when the update is in the
+/// step graph; with a separate update graph, only the names under which the states are kept (and checkpointed).</param>
+/// <param name="StateOutputs">The matching updated-state outputs of the step graph (none with a separate update graph).</param>
 public sealed record TrainableParameter(string Name, Tensor Initial, string Output, IReadOnlyList<string> StateInputs, IReadOnlyList<string> StateOutputs);
 
 /// <summary>
 /// A training step and its evaluation graph: the step runs forward, loss, backward and optimizer
 /// in one standard ONNX graph (inputs: data, labels, lr, step, parameters, optimizer states;
-/// outputs: loss, prediction, updated parameters and states); the eval graph is the original
-/// forward with the same parameters as inputs, so both sessions can share the resident weights.
+/// outputs: loss, prediction, updated parameters and states), or — with <see cref="Update"/> set — forward, loss
+/// and backward (outputs: loss, prediction, gradients), the update then running parameter by parameter in
+/// <see cref="Update"/> (<see cref="Optimizers.UpdateModel"/>). The eval graph is the original forward with the
+/// same parameters as inputs, so all sessions share the resident weights.
 /// </summary>
 public sealed record TrainingArtifacts(
     Model Step,
@@ -41,7 +59,8 @@ public sealed record TrainingArtifacts(
     string LossOutput,
     string PredictionOutput,
     UntieMode Untie = UntieMode.Constant,
-    IReadOnlyList<LoraAdapter>? Lora = null)
+    IReadOnlyList<LoraAdapter>? Lora = null,
+    Model? Update = null)
 {
     /// <summary>Name of the learning-rate input (float scalar).</summary>
     public const string LrInput = "lr";
@@ -83,9 +102,27 @@ public static class TrainingGraphBuilder
         var result = GradientEngine.Build(model, loss.Seeds, trainable, registry, plan);
         var b = new GraphBuilder(g);
         var ops = new OpsetOps(b, (int)(model.OpsetVersion("") ?? 1), v => b.Initializer(Tensor.FromInt64s("", new long[] { v.Length }, v), "opt_axes"));
+        var stateNames = options.Optimizer.StateNames;
+        var parameters = new List<TrainableParameter>();
+        if (options.Update == UpdatePlacement.Separate)
+        {
+            var grads = Optimizers.Clip(b, ops, options.Optimizer, result.Gradients.Select(x => x.Gradient).ToList());
+            g.Outputs.Clear();
+            g.OutputDeclarations.Clear();
+            AddOutput(model, loss.Loss, "loss");
+            var predictionOut = AddOutput(model, loss.Prediction, loss.Prediction.Name);
+            for (int k = 0; k < grads.Count; k++)
+            {
+                var p = result.Gradients[k].Parameter;
+                string gradOut = AddOutput(model, grads[k], p.Name + ".grad");
+                parameters.Add(new TrainableParameter(p.Name, initial[p], gradOut, stateNames.Select(s => Fresh(model, $"{p.Name}.{s}")).ToList(), Array.Empty<string>()));
+            }
+            var update = Optimizers.UpdateModel(options.Optimizer);
+            new Cleanup.DeadCodeElimination().Run(model);
+            return new TrainingArtifacts(model, BuildEval(forward, options, trainable, originalOutputs), parameters, dataInputs, loss.Labels?.Name, "loss", predictionOut, options.Untie, lora, update);
+        }
         var lr = g.AddInput(new Value(Fresh(model, TrainingArtifacts.LrInput), Scalar()));
         var step = g.AddInput(new Value(Fresh(model, TrainingArtifacts.StepInput), Scalar()));
-        var stateNames = options.Optimizer.StateNames;
         var items = new List<(Value, Value, IReadOnlyList<Value>)>();
         foreach (var (p, grad) in result.Gradients)
         {
@@ -98,7 +135,6 @@ public static class TrainingGraphBuilder
         g.OutputDeclarations.Clear();
         AddOutput(model, loss.Loss, "loss");
         var prediction = AddOutput(model, loss.Prediction, loss.Prediction.Name);
-        var parameters = new List<TrainableParameter>();
         for (int k = 0; k < items.Count; k++)
         {
             var (p, _, states) = items[k];
@@ -108,7 +144,12 @@ public static class TrainingGraphBuilder
             parameters.Add(new TrainableParameter(p.Name, initial[p], outName, states.Select(s => s.Name).ToList(), stateOut));
         }
         new Cleanup.DeadCodeElimination().Run(model);
+        return new TrainingArtifacts(model, BuildEval(forward, options, trainable, originalOutputs), parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie, lora);
+    }
 
+    /// <summary>The original forward with the trainable parameters (or LoRA adapters) as inputs.</summary>
+    private static Model BuildEval(Model forward, TrainingOptions options, IReadOnlyList<Value> trainable, IReadOnlyList<string> originalOutputs)
+    {
         var eval = Clone(forward);
         ParameterUntying.Untie(eval, options.Untie);
         if (options.LoraRank > 0) LoraAdapters.Insert(eval, options.LoraRank, options.LoraAlpha > 0 ? options.LoraAlpha : options.LoraRank, options.Trainable);
@@ -116,7 +157,7 @@ public static class TrainingGraphBuilder
             eval.Graph.PromoteInitializerToInput(p);
         if (eval.Graph.Outputs.Select(o => o.Name).SequenceEqual(originalOutputs) is false)
             throw new InvalidOperationException("the eval graph must keep the model's outputs");
-        return new TrainingArtifacts(model, eval, parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie, lora);
+        return eval;
     }
 
     /// <summary>

@@ -61,7 +61,7 @@ public static class Distillation
         int length = (int)(staticLength ?? encoded.Max(e => e.Length)), batchSize = (int)(staticBatch ?? Math.Min(o.BatchSize, encoded.Count));
         if (encoded.Count < batchSize) throw new OnnxRevException($"distillation needs at least {batchSize} sentences (one batch), got {encoded.Count}");
         var training = MaskedCopy(student, batchSize, length);
-        var artifacts = TrainingGraphBuilder.Build(training, new TrainingOptions(new LossOptions(LossKind.Mse, Prediction: MaskedOutput), new OptimizerOptions(OptimizerKind.AdamW), new TrainableSpec(o.Trainable)));
+        var artifacts = TrainingGraphBuilder.Build(training, new TrainingOptions(new LossOptions(LossKind.Mse, Prediction: MaskedOutput), new OptimizerOptions(OptimizerKind.AdamW), new TrainableSpec(o.Trainable), Update: UpdatePlacement.InStep));
         if (artifacts.LabelsInput is null) throw new InvalidOperationException("the MSE loss has a labels input");
         var runnerOptions = new RunnerOptions();
         using var teacher = new OrtRunner(teacherPath, runnerOptions);

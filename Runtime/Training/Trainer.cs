@@ -24,25 +24,50 @@ public sealed record TrainResult(long Steps, int Epochs, double FinalLoss, IRead
 /// </summary>
 public sealed class Trainer : IDisposable
 {
-    private readonly TrainingArtifacts _a;
+    /// <summary>What the trainer keeps of a parameter (not its initial value, which would pin a copy of every weight).</summary>
+    private sealed record Slot(string Name, string Output, IReadOnlyList<string> StateInputs, IReadOnlyList<string> StateOutputs);
+
     private readonly TrainerOptions _o;
     private readonly OrtRunner _step;
-    private readonly OrtRunner _eval;
+    private readonly Lazy<OrtRunner> _eval;
+    private readonly OrtRunner? _update;
     private readonly OrtMemoryInfo _device;
+    private readonly OrtAllocator _allocator;
+    private readonly IReadOnlyList<Slot> _slots;
+    private readonly IReadOnlyList<string> _stateNames;
+    private readonly string? _labelsInput;
+    private readonly string _lossOutput;
+    private readonly UntieMode _untie;
+    private readonly IReadOnlyList<LoraAdapter>? _lora;
     private readonly Dictionary<string, OrtValue> _current = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OrtValue> _grads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Stack<OrtValue>> _spare = new(StringComparer.Ordinal);
     private readonly string _dataInput;
     private readonly long?[] _inputShape;
 
-    /// <summary>Creates sessions for the step and eval graphs and loads the initial parameters.</summary>
+    /// <summary>Creates sessions for the step and update graphs (the eval session on first use) and loads the initial parameters.</summary>
     public Trainer(TrainingArtifacts artifacts, TrainerOptions options)
     {
-        _a = artifacts;
         _o = options;
         if (artifacts.DataInputs.Count != 1)
             throw new OnnxRevException($"training needs a model with exactly one data input; this one has {artifacts.DataInputs.Count} ({string.Join(", ", artifacts.DataInputs)})");
         _dataInput = artifacts.DataInputs[0];
+        _labelsInput = artifacts.LabelsInput;
+        _lossOutput = artifacts.LossOutput;
+        _untie = artifacts.Untie;
+        _lora = artifacts.Lora;
+        _slots = artifacts.Parameters.Select(p => new Slot(p.Name, p.Output, p.StateInputs, p.StateOutputs)).ToList();
         _step = new OrtRunner(ModelWriter.ToBytes(artifacts.Step), options.Runner, "training step");
-        _eval = new OrtRunner(ModelWriter.ToBytes(artifacts.Eval), options.Runner, "eval");
+        // The eval session is created on first use: a run that never evaluates does not hold it.
+        var evalBytes = ModelWriter.ToBytes(artifacts.Eval);
+        _eval = new Lazy<OrtRunner>(() => new OrtRunner(evalBytes, options.Runner, "eval"));
+        if (artifacts.Update is { } update)
+        {
+            _update = new OrtRunner(ModelWriter.ToBytes(update), options.Runner, "optimizer update");
+            _stateNames = update.Graph.Inputs.Select(i => i.Name)
+                .Where(n => n is not (Optimizers.UpdateNames.Param or Optimizers.UpdateNames.Grad or TrainingArtifacts.LrInput or TrainingArtifacts.StepInput)).ToList();
+        }
+        else _stateNames = Array.Empty<string>();
         var info = _step.Inputs.First(i => i.Name == _dataInput);
         if (info.ElementType != (int)TensorProto.Types.DataType.Float)
             throw new OnnxRevException($"data input '{_dataInput}' is {ElementTypes.Name(info.ElementType)}; the trainer feeds float32 features");
@@ -50,11 +75,14 @@ public sealed class Trainer : IDisposable
         _device = options.Runner.Device == ExecutionDevice.Cuda
             ? new OrtMemoryInfo(OrtMemoryInfo.allocatorCUDA, OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default)
             : OrtMemoryInfo.DefaultInstance;
+        _allocator = options.Runner.Device == ExecutionDevice.Cuda ? new OrtAllocator(_step.Session, _device) : OrtAllocator.DefaultInstance;
         foreach (var p in artifacts.Parameters)
         {
             var dims = p.Initial.Dims.ToArray();
             _current[p.Name] = Native(dims, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p.Initial.ReadRawBytes()));
             foreach (var s in p.StateInputs) _current[s] = Native(dims, ReadOnlySpan<float>.Empty);
+            // With a separate update, the gradients are written into buffers of their own, allocated once.
+            if (_update is not null) _grads[p.Name] = OrtValue.CreateAllocatedTensorValue(_allocator, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, dims);
         }
     }
 
@@ -63,6 +91,16 @@ public sealed class Trainer : IDisposable
     /// ORT does not report them; see <see cref="MemoryStats.CpuArenaStats"/>.
     /// </summary>
     public ArenaStats? StepArenaStats() => MemoryStats.CpuArenaStats(_step);
+
+    /// <summary>The same statistics for the optimizer-update session; null when the update is inside the step graph.</summary>
+    public ArenaStats? UpdateArenaStats() => _update is null ? null : MemoryStats.CpuArenaStats(_update);
+
+    /// <summary>
+    /// Bytes of the buffers the trainer holds outside ONNX Runtime's arenas: parameters, optimizer states, gradients
+    /// (separate update) and the spare buffers the update writes into (one set per distinct parameter shape).
+    /// </summary>
+    public long ResidentBufferBytes() =>
+        4 * _current.Values.Concat(_grads.Values).Concat(_spare.Values.SelectMany(s => s)).Sum(v => v.GetTensorTypeAndShape().ElementCount);
 
     /// <summary>
     /// A float tensor in ONNX Runtime's own CPU memory (not the managed heap), filled from <paramref name="data"/>
@@ -118,41 +156,12 @@ public sealed class Trainer : IDisposable
             }
             lr[0] = (float)LearningRate(StepCount, total);
             stepNo[0] = StepCount + 1;
-            using var binding = session.CreateIoBinding();
-            binding.BindInput(_dataInput, features);
-            if (_a.LabelsInput is not null) binding.BindInput(_a.LabelsInput, labels);
-            binding.BindInput(TrainingArtifacts.LrInput, lrValue);
-            binding.BindInput(TrainingArtifacts.StepInput, stepValue);
-            foreach (var (name, value) in _current) binding.BindInput(name, value);
-            binding.BindOutputToDevice(_a.LossOutput, OrtMemoryInfo.DefaultInstance);
-            var outputNames = new List<string>();
-            foreach (var p in _a.Parameters)
-            {
-                binding.BindOutputToDevice(p.Output, _device);
-                outputNames.Add(p.Name);
-                for (int s = 0; s < p.StateOutputs.Count; s++)
-                {
-                    binding.BindOutputToDevice(p.StateOutputs[s], _device);
-                    outputNames.Add(p.StateInputs[s]);
-                }
-            }
-            try { session.RunWithBinding(runOptions, binding); }
-            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("training step", e); }
-            // The values are ours from here on (the collection is not disposed): parameters move into _current.
-            var fresh = binding.GetOutputValues().ToArray();
-            double loss = fresh[0].GetTensorDataAsSpan<float>()[0];
+            double loss = _update is null
+                ? StepInGraph(session, runOptions, features, labels, lrValue, stepValue)
+                : StepSeparate(session, runOptions, features, labels, lrValue, stepValue);
             if (!double.IsFinite(loss))
-            {
-                foreach (var f in fresh) f.Dispose();
                 throw new TrainingDivergedException($"the loss became {loss} at step {StepCount + 1} (epoch {batch.Epoch + 1}, batch {batch.Index + 1}); training stopped" +
                     (_o.CheckpointDir is null ? "" : $", the last good checkpoint in '{_o.CheckpointDir}' is intact") + "; lower the learning rate or clip gradients (--clip-norm)");
-            }
-            for (int k = 0; k < outputNames.Count; k++)
-            {
-                _current[outputNames[k]].Dispose();
-                _current[outputNames[k]] = fresh[k + 1];
-            }
-            fresh[0].Dispose();
             StepCount++;
             lastLoss = loss;
             lossSum += loss; lossCount++;
@@ -166,6 +175,111 @@ public sealed class Trainer : IDisposable
         Save(it.Position);
         return new TrainResult(StepCount, (int)Math.Ceiling((double)StepCount / it.BatchesPerEpoch), lastLoss, epochLosses, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>One step of a graph that updates in itself: the updated values (outputs bound to the device) replace the current ones.</summary>
+    private double StepInGraph(InferenceSession session, RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
+    {
+        using var binding = session.CreateIoBinding();
+        binding.BindInput(_dataInput, features);
+        if (_labelsInput is not null) binding.BindInput(_labelsInput, labels);
+        binding.BindInput(TrainingArtifacts.LrInput, lrValue);
+        binding.BindInput(TrainingArtifacts.StepInput, stepValue);
+        foreach (var (name, value) in _current) binding.BindInput(name, value);
+        binding.BindOutputToDevice(_lossOutput, OrtMemoryInfo.DefaultInstance);
+        var outputNames = new List<string>();
+        foreach (var p in _slots)
+        {
+            binding.BindOutputToDevice(p.Output, _device);
+            outputNames.Add(p.Name);
+            for (int s = 0; s < p.StateOutputs.Count; s++)
+            {
+                binding.BindOutputToDevice(p.StateOutputs[s], _device);
+                outputNames.Add(p.StateInputs[s]);
+            }
+        }
+        try { session.RunWithBinding(runOptions, binding); }
+        catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("training step", e); }
+        // The values are ours from here on (the collection is not disposed): parameters move into _current.
+        var fresh = binding.GetOutputValues().ToArray();
+        double loss = fresh[0].GetTensorDataAsSpan<float>()[0];
+        fresh[0].Dispose();
+        if (!double.IsFinite(loss))
+        {
+            foreach (var f in fresh.Skip(1)) f.Dispose();
+            return loss;
+        }
+        for (int k = 0; k < outputNames.Count; k++)
+        {
+            _current[outputNames[k]].Dispose();
+            _current[outputNames[k]] = fresh[k + 1];
+        }
+        return loss;
+    }
+
+    /// <summary>
+    /// One step with a separate update: the step graph writes every gradient into its own buffer; then the update
+    /// session runs once per parameter, writing the new parameter and states into spare buffers of the same shape,
+    /// and the old buffers become the spares for the next parameter of that shape. So a step holds one spare set per
+    /// distinct shape, not a second copy of everything. Nothing changes before the loss is known to be finite.
+    /// </summary>
+    private double StepSeparate(InferenceSession session, RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
+    {
+        double loss;
+        using (var binding = session.CreateIoBinding())
+        {
+            binding.BindInput(_dataInput, features);
+            if (_labelsInput is not null) binding.BindInput(_labelsInput, labels);
+            foreach (var p in _slots) binding.BindInput(p.Name, _current[p.Name]);
+            binding.BindOutputToDevice(_lossOutput, OrtMemoryInfo.DefaultInstance);
+            foreach (var p in _slots) binding.BindOutput(p.Output, _grads[p.Name]);
+            try { session.RunWithBinding(runOptions, binding); }
+            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("training step", e); }
+            using var outputs = binding.GetOutputValues();
+            loss = outputs[0].GetTensorDataAsSpan<float>()[0];
+        }
+        if (!double.IsFinite(loss)) return loss;
+        var update = _update!.Session;
+        using var ub = update.CreateIoBinding();
+        foreach (var p in _slots)
+        {
+            var dims = _current[p.Name].GetTensorTypeAndShape().Shape;
+            string key = string.Join(",", dims);
+            var names = p.StateInputs.Prepend(p.Name).ToList();
+            var fresh = names.Select(_ => TakeSpare(key, dims)).ToList();
+            ub.ClearBoundInputs();
+            ub.ClearBoundOutputs();
+            ub.BindInput(Optimizers.UpdateNames.Param, _current[p.Name]);
+            ub.BindInput(Optimizers.UpdateNames.Grad, _grads[p.Name]);
+            ub.BindInput(TrainingArtifacts.LrInput, lrValue);
+            ub.BindInput(TrainingArtifacts.StepInput, stepValue);
+            ub.BindOutput(Optimizers.UpdateNames.ParamOut, fresh[0]);
+            for (int s = 0; s < _stateNames.Count; s++)
+            {
+                ub.BindInput(_stateNames[s], _current[p.StateInputs[s]]);
+                ub.BindOutput(Optimizers.UpdateNames.StateOut(_stateNames[s]), fresh[s + 1]);
+            }
+            try { update.RunWithBinding(runOptions, ub); }
+            catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("optimizer update", e); }
+            for (int k = 0; k < names.Count; k++)
+            {
+                var old = _current[names[k]];
+                _current[names[k]] = fresh[k];
+                // Initial values live in host memory; on a GPU they are not worth keeping as spares.
+                if (old.GetTensorMemoryInfo().GetDeviceType() == fresh[k].GetTensorMemoryInfo().GetDeviceType()) Spares(key).Push(old);
+                else old.Dispose();
+            }
+        }
+        return loss;
+    }
+
+    private Stack<OrtValue> Spares(string key)
+    {
+        if (!_spare.TryGetValue(key, out var stack)) _spare[key] = stack = new Stack<OrtValue>();
+        return stack;
+    }
+
+    private OrtValue TakeSpare(string key, long[] dims) =>
+        Spares(key).TryPop(out var v) ? v : OrtValue.CreateAllocatedTensorValue(_allocator, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, dims);
 
     private double LearningRate(long step, long total)
     {
@@ -181,13 +295,13 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Accuracy and mean cross-entropy of the eval graph's first output (logits) against the labels.</summary>
     public EvalResult Evaluate(Dataset data, int batchSize = 256) =>
-        Evaluation.Classify(_eval, _eval.Inputs.First(i => i.Name == _dataInput), data, batchSize,
-            _a.Parameters.ToDictionary(p => p.Name, p => _current[p.Name]));
+        Evaluation.Classify(_eval.Value, _eval.Value.Inputs.First(i => i.Name == _dataInput), data, batchSize,
+            _slots.ToDictionary(p => p.Name, p => _current[p.Name]));
 
     /// <summary>Host copies of the current parameter (and state) values, by name.</summary>
     public Dictionary<string, TensorProto> Snapshot(bool includeStates)
     {
-        var names = _a.Parameters.SelectMany(p => includeStates ? p.StateInputs.Prepend(p.Name) : new[] { p.Name });
+        var names = _slots.SelectMany(p => includeStates ? p.StateInputs.Prepend(p.Name) : new[] { p.Name });
         var result = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var name in names)
         {
@@ -206,9 +320,9 @@ public sealed class Trainer : IDisposable
     public Model Export(Model forward)
     {
         var model = TrainingGraphBuilder.Clone(forward);
-        ParameterUntying.Untie(model, _a.Untie);
+        ParameterUntying.Untie(model, _untie);
         var values = Snapshot(includeStates: false);
-        if (_a.Lora is { } adapters)
+        if (_lora is { } adapters)
         {
             // Fold W + (α/r)·A·B into each adapted float weight: the exported model has the original structure.
             // A quantized weight cannot absorb it: its adapter stays a float branch beside the quantized product.
@@ -257,10 +371,14 @@ public sealed class Trainer : IDisposable
     /// <summary>Frees the sessions and the resident values.</summary>
     public void Dispose()
     {
-        foreach (var v in _current.Values) v.Dispose();
+        foreach (var v in _current.Values.Concat(_grads.Values).Concat(_spare.Values.SelectMany(s => s))) v.Dispose();
         _current.Clear();
+        _grads.Clear();
+        _spare.Clear();
         _step.Dispose();
-        _eval.Dispose();
+        if (_eval.IsValueCreated) _eval.Value.Dispose();
+        _update?.Dispose();
+        if (!ReferenceEquals(_allocator, OrtAllocator.DefaultInstance)) _allocator.Dispose();
     }
 }
 

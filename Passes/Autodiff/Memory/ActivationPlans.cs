@@ -13,7 +13,8 @@ public sealed record RecomputedCoupling(CouplingBlock Block);
 /// <code>
 /// recompute:  h' = h + 0·Σ dOut;  interior(branch) ← branch(h')           (stores block inputs only;
 ///             coupling blocks store x2 and y1 and recompute F and G from them)
-/// reversible: y1' = y1 (+ 0·Σ dY2 for the last block, else y1 rebuilt by the next block), y2' likewise;
+/// reversible: y1' = y1 (the last block's stored, else rebuilt by the next block) + 0·Σ dY, y2' likewise (the last
+///             block's stored + 0·Σ dY, else as rebuilt: everything recomputed reads y1');
 ///             x2 = y2' − G(y1');  x1 = y1' − F(x2);  interior(F, G) ← the recomputed F(x2), G(y1')
 ///             (scaled blocks y1 = λ·x1 + F(x2), y2 = β·x2 + G(y1): x2 = (y2' − G(y1'))/β, x1 = (y1' − F(x2))/λ)
 /// </code>
@@ -24,6 +25,7 @@ public sealed class ActivationPlan : IActivationPlan
     private readonly List<object> _blocks;
     private readonly Dictionary<Value, Value> _twins = new();
     private readonly HashSet<int> _done = new();
+    private readonly HashSet<Value> _tied = new();
 
     private ActivationPlan(List<object> blocks)
     {
@@ -114,6 +116,10 @@ public sealed class ActivationPlan : IActivationPlan
             case CouplingBlock c:
             {
                 Value y1 = Input(c.Y1, ctx), y2 = Input(c.Y2, ctx);
+                // y1 rebuilt by the next block depends only on the stack's tied outputs, not on this block's gradient:
+                // untied, ORT may run every block's reconstruction before any gradient (all rebuilt activations alive
+                // at once, O(depth)). Everything this block recomputes reads y1, so tying y1 alone orders it.
+                if (!_tied.Contains(y1)) y1 = AfterBackwardReaches(y1, ctx);
                 var gOut = Clone(c.G, y1, ctx);
                 // Scaled (MEFT) blocks: y2 − G(y1) is β·x2 (the Mul's twin), x2 = that / β; likewise x1 = (y1 − F(x2)) / λ.
                 var x2 = Unscale(ctx.Builder.Op("Sub", new[] { y2, gOut }, hint: c.X2.Name + (c.ScaleX2 is null ? "_rebuilt" : "_scaled_rebuilt")), c.ScaleX2, c.Beta, c.X2, ctx);
@@ -161,13 +167,21 @@ public sealed class ActivationPlan : IActivationPlan
         return AfterBackwardReaches(y, ctx);
     }
 
-    /// <summary><paramref name="v"/> + 0·Σ(current gradient): the same value, computable only once the backward reached the block.</summary>
-    private static Value AfterBackwardReaches(Value v, BackwardContext ctx)
+    /// <summary>
+    /// <paramref name="v"/> + 0·(Σ current gradient + Σ each parameter-gradient contribution emitted since the last tie):
+    /// the same value, computable only once the backward reached the block and finished the weight gradients of the
+    /// blocks after it (whose recomputed activations can then be freed before this block recomputes its own).
+    /// </summary>
+    private Value AfterBackwardReaches(Value v, BackwardContext ctx)
     {
         var grad = ctx.CurrentGradient ?? throw new InvalidOperationException($"no gradient flows yet where '{v.Name}' is needed");
-        var zero = ctx.Builder.Op("Mul", new[] { ctx.Ops.ReduceSum(grad, Array.Empty<long>(), keepDims: false), ctx.Scalar(0, v) }, hint: "after_backward");
+        var sums = ctx.DrainParameterGradients().Prepend(grad)
+            .Select(g => ctx.Ops.ReduceSum(g, Array.Empty<long>(), keepDims: false)).ToList();
+        var total = sums.Count == 1 ? sums[0] : ctx.Builder.Op("Sum", sums, hint: "backward_reached");
+        var zero = ctx.Builder.Op("Mul", new[] { total, ctx.Scalar(0, v) }, hint: "after_backward");
         var tied = ctx.Builder.Op("Add", new[] { v, zero }, hint: v.Name + "_tied");
         ctx.Alias(tied, v);
+        _tied.Add(tied);
         return tied;
     }
 

@@ -38,7 +38,10 @@ internal sealed class BenchMemoryCommand : ICommand
         "block's attention and MLP become F and G of one coupling block) — like resmlp → RevMLP, a different function.\n" +
         "Per result: strategy, depth, peak_bytes, state_bytes (4 bytes × parameters × (1 weight\n" +
         "+ 1 gradient + optimizer states)), step_seconds (median of the timed steps), arena_max_in_use_bytes (ONNX\n" +
-        "Runtime's CPU arena peak for the step session; null where not reported), steps_peak_bytes (peak resident set\n" +
+        "Runtime's CPU arena peaks of the step session and the optimizer-update session, added; null where not\n" +
+        "reported; also step_arena_max_in_use_bytes and update_arena_max_in_use_bytes), trainer_buffer_bytes (the\n" +
+        "parameter, state and gradient buffers plus the update's spare buffers, one set per parameter shape),\n" +
+        "steps_peak_bytes (peak resident set\n" +
         "from just before the first step; null where the peak cannot be reset), parameters. On --device cuda the\n" +
         "resident-set numbers are host memory. Progress goes to stderr; --plot draws peak bytes against depth per strategy.";
     public IReadOnlyList<string> Examples => new[]
@@ -59,6 +62,8 @@ internal sealed class BenchMemoryCommand : ICommand
         new("seed", "seed of the weights and the random batch (default 0)", ValueName: "S"),
         new("device", "cpu (default) or cuda", ValueName: "DEVICE"),
         new("threads", "intra-op threads", ValueName: "N"),
+        new("update", "where the optimizer update runs: separate (default; one parameter at a time in its own session, in\n" +
+            "the old buffers' place) or in-step (inside the step graph: a second copy of parameters and states while it runs)", ValueName: "WHERE"),
         new("plot", "draw peak bytes against depth per strategy into FILE (.png or .svg)", ValueName: "FILE"),
         new("one", "internal: measure one strategy at one depth in this process", TakesValue: false, Hidden: true),
     };
@@ -71,7 +76,7 @@ internal sealed class BenchMemoryCommand : ICommand
 
     /// <summary>The validated options.</summary>
     private sealed record Plan(string Family, IReadOnlyList<int> Depths, int Width, int Heads, int Batch, IReadOnlyList<string> Strategies,
-        int Steps, int Warmup, int Seed, string Device, int Threads, string? Plot);
+        int Steps, int Warmup, int Seed, string Device, int Threads, string? Plot, string Update);
 
     private Plan Parse(Args args)
     {
@@ -94,6 +99,7 @@ internal sealed class BenchMemoryCommand : ICommand
         int seed = args.GetInt("seed", 0);
         string device = args.GetChoice("device", "cpu", "cpu", "cuda");
         int threads = args.GetInt("threads", 0, min: 0);
+        string update = args.GetChoice("update", "separate", "separate", "in-step");
         string? plot = args.Get("plot");
         if (plot is not null)
         {
@@ -102,7 +108,7 @@ internal sealed class BenchMemoryCommand : ICommand
             string? dir = Path.GetDirectoryName(Path.GetFullPath(plot));
             if (dir is null || !Directory.Exists(dir)) throw new OnnxRevException($"output folder '{dir}' of --plot does not exist");
         }
-        return new Plan(family, depths, width, heads, batch, strategies, steps, warmup, seed, device, threads, plot);
+        return new Plan(family, depths, width, heads, batch, strategies, steps, warmup, seed, device, threads, plot, update);
     }
 
     private static List<int> IntList(string text, string option)
@@ -153,6 +159,7 @@ internal sealed class BenchMemoryCommand : ICommand
             ["seed"] = p.Seed,
             ["device"] = p.Device,
             ["optimizer"] = "adamw",
+            ["update"] = p.Update,
             ["results"] = new JsonArray(results.Select(r => (JsonNode)r).ToArray()),
             ["plot"] = p.Plot,
             ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
@@ -182,6 +189,7 @@ internal sealed class BenchMemoryCommand : ICommand
             "--strategy", strategy, "--steps", I(p.Steps), "--warmup", I(p.Warmup), "--seed", I(p.Seed), "--device", p.Device,
         };
         if (p.Threads > 0) childArgs.AddRange(new[] { "--threads", I(p.Threads) });
+        childArgs.AddRange(new[] { "--update", p.Update });
         foreach (var a in childArgs) psi.ArgumentList.Add(a);
         output.Detail($"bench-memory: {host} {string.Join(" ", prefix.Concat(childArgs))}");
 
@@ -307,7 +315,7 @@ internal sealed class BenchMemoryCommand : ICommand
         int[] sampleShape = p.Family == "vit" ? new[] { 1, 28, 28 } : new[] { Inputs };
         int sampleSize = sampleShape.Aggregate(1, (a, b) => a * b);
         var optimizer = new OptimizerOptions(OptimizerKind.AdamW, WeightDecay: 0.01);
-        var artifacts = TrainingGraphBuilder.Build(model, new TrainingOptions(new LossOptions(LossKind.CrossEntropy), optimizer, TrainableSpec.All, Memory: mode));
+        var artifacts = TrainingGraphBuilder.Build(model, new TrainingOptions(new LossOptions(LossKind.CrossEntropy), optimizer, TrainableSpec.All, Memory: mode, Update: p.Update == "in-step" ? UpdatePlacement.InStep : UpdatePlacement.Separate));
         long parameters = artifacts.Parameters.Sum(t => t.Initial.ElementCount);
         long stateBytes = 4 * parameters * (2 + optimizer.StateNames.Count);
 
@@ -357,6 +365,8 @@ internal sealed class BenchMemoryCommand : ICommand
         long? stepsPeak = MemoryStats.PeakRssBytes();
         long? peak = reset ? Max(setupPeak, stepsPeak) : stepsPeak;
         var arena = trainer.StepArenaStats();
+        var updateArena = trainer.UpdateArenaStats();
+        long buffers = trainer.ResidentBufferBytes();
         var sorted = times.OrderBy(t => t).ToList();
         double median = sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 
@@ -369,7 +379,10 @@ internal sealed class BenchMemoryCommand : ICommand
             ["step_seconds"] = Math.Round(median, 6),
             ["model"] = modelName,
             ["parameters"] = parameters,
-            ["arena_max_in_use_bytes"] = arena?.MaxInUse,
+            ["arena_max_in_use_bytes"] = arena is null ? null : arena.MaxInUse + (updateArena?.MaxInUse ?? 0),
+            ["step_arena_max_in_use_bytes"] = arena?.MaxInUse,
+            ["update_arena_max_in_use_bytes"] = updateArena?.MaxInUse,
+            ["trainer_buffer_bytes"] = buffers,
             ["arena_total_allocated_bytes"] = arena?.TotalAllocated,
             ["steps_peak_bytes"] = reset ? stepsPeak : null,
             ["rss_before_steps_bytes"] = before,

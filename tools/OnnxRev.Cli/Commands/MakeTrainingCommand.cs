@@ -32,7 +32,8 @@ internal sealed class MakeTrainingCommand : ICommand
         string path = args.RequirePositional("a MODEL file");
         string outDir = args.Require("out");
         var optimizer = TrainingArgs.ParseOptimizer(args);
-        var options = TrainingArgs.ParseTraining(args, optimizer);
+        // The written step is one self-contained graph: forward, loss, backward and the optimizer update.
+        var options = TrainingArgs.ParseTraining(args, optimizer) with { Update = UpdatePlacement.InStep };
         var model = ModelFacts.LoadChecked(path);
         var a = TrainingGraphBuilder.Build(model, options);
 
