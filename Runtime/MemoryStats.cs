@@ -24,6 +24,20 @@ public static class MemoryStats
     public static long? CurrentRssBytes() => ReadStatusKb("VmRSS:") * 1024;
 
     /// <summary>
+    /// Gives memory that native code freed (ONNX Runtime's session building, graph parsing) but the C allocator kept
+    /// back to the system (glibc <c>malloc_trim</c>); true when it released something. A no-op (false) off Linux/glibc.
+    /// </summary>
+    public static bool TrimNativeHeap()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { return MallocTrim(0) != 0; }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return false; }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    /// <summary>
     /// Resets the peak RSS to the current RSS (writes 5 to <c>/proc/self/clear_refs</c>); false where not permitted.
     /// </summary>
     public static bool TryResetPeakRss()

@@ -25,7 +25,14 @@ public sealed record TrainResult(long Steps, int Epochs, double FinalLoss, IRead
 public sealed class Trainer : IDisposable
 {
     /// <summary>What the trainer keeps of a parameter (not its initial value, which would pin a copy of every weight).</summary>
-    private sealed record Slot(string Name, string Output, IReadOnlyList<string> StateInputs, IReadOnlyList<string> StateOutputs);
+    private sealed record Slot(string Name, string Output, IReadOnlyList<string> StateInputs, IReadOnlyList<string> StateOutputs, long[] Dims)
+    {
+        /// <summary>The parameter and its states: the buffers one update replaces.</summary>
+        public IReadOnlyList<string> Buffers { get; } = StateInputs.Prepend(Name).ToList();
+
+        /// <summary>Spare buffers are shared by parameters of the same shape.</summary>
+        public string ShapeKey { get; } = string.Join(",", Dims);
+    }
 
     private readonly TrainerOptions _o;
     private readonly OrtRunner _step;
@@ -42,6 +49,10 @@ public sealed class Trainer : IDisposable
     private readonly Dictionary<string, OrtValue> _current = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OrtValue> _grads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Stack<OrtValue>> _spare = new(StringComparer.Ordinal);
+    private readonly OrtValue[] _fresh;
+    private OrtIoBinding? _updateBinding;
+    /// <summary>Values in host memory while the step's device is a GPU (the initial parameters and states).</summary>
+    private readonly HashSet<OrtValue> _onHost = new(ReferenceEqualityComparer.Instance);
     private readonly string _dataInput;
     private readonly long?[] _inputShape;
 
@@ -56,7 +67,7 @@ public sealed class Trainer : IDisposable
         _lossOutput = artifacts.LossOutput;
         _untie = artifacts.Untie;
         _lora = artifacts.Lora;
-        _slots = artifacts.Parameters.Select(p => new Slot(p.Name, p.Output, p.StateInputs, p.StateOutputs)).ToList();
+        _slots = artifacts.Parameters.Select(p => new Slot(p.Name, p.Output, p.StateInputs, p.StateOutputs, p.Initial.Dims.ToArray())).ToList();
         _step = new OrtRunner(ModelWriter.ToBytes(artifacts.Step), options.Runner, "training step");
         // The eval session is created on first use: a run that never evaluates does not hold it.
         var evalBytes = ModelWriter.ToBytes(artifacts.Eval);
@@ -68,6 +79,7 @@ public sealed class Trainer : IDisposable
                 .Where(n => n is not (Optimizers.UpdateNames.Param or Optimizers.UpdateNames.Grad or TrainingArtifacts.LrInput or TrainingArtifacts.StepInput)).ToList();
         }
         else _stateNames = Array.Empty<string>();
+        _fresh = new OrtValue[_stateNames.Count + 1];
         var info = _step.Inputs.First(i => i.Name == _dataInput);
         if (info.ElementType != (int)TensorProto.Types.DataType.Float)
             throw new OnnxRevException($"data input '{_dataInput}' is {ElementTypes.Name(info.ElementType)}; the trainer feeds float32 features");
@@ -81,9 +93,13 @@ public sealed class Trainer : IDisposable
             var dims = p.Initial.Dims.ToArray();
             _current[p.Name] = Native(dims, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p.Initial.ReadRawBytes()));
             foreach (var s in p.StateInputs) _current[s] = Native(dims, ReadOnlySpan<float>.Empty);
+            if (options.Runner.Device == ExecutionDevice.Cuda) foreach (var n in p.StateInputs.Prepend(p.Name)) _onHost.Add(_current[n]);
             // With a separate update, the gradients are written into buffers of their own, allocated once.
             if (_update is not null) _grads[p.Name] = OrtValue.CreateAllocatedTensorValue(_allocator, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, dims);
         }
+        // Building the sessions parsed and optimized the graphs in native memory that is free now but still mapped;
+        // a device that trains near its memory limit needs it back.
+        MemoryStats.TrimNativeHeap();
     }
 
     /// <summary>
@@ -239,33 +255,31 @@ public sealed class Trainer : IDisposable
         }
         if (!double.IsFinite(loss)) return loss;
         var update = _update!.Session;
-        using var ub = update.CreateIoBinding();
+        var ub = _updateBinding ??= update.CreateIoBinding();
         foreach (var p in _slots)
         {
-            var dims = _current[p.Name].GetTensorTypeAndShape().Shape;
-            string key = string.Join(",", dims);
-            var names = p.StateInputs.Prepend(p.Name).ToList();
-            var fresh = names.Select(_ => TakeSpare(key, dims)).ToList();
+            var names = p.Buffers;
+            for (int k = 0; k < names.Count; k++) _fresh[k] = TakeSpare(p.ShapeKey, p.Dims);
             ub.ClearBoundInputs();
             ub.ClearBoundOutputs();
             ub.BindInput(Optimizers.UpdateNames.Param, _current[p.Name]);
             ub.BindInput(Optimizers.UpdateNames.Grad, _grads[p.Name]);
             ub.BindInput(TrainingArtifacts.LrInput, lrValue);
             ub.BindInput(TrainingArtifacts.StepInput, stepValue);
-            ub.BindOutput(Optimizers.UpdateNames.ParamOut, fresh[0]);
+            ub.BindOutput(Optimizers.UpdateNames.ParamOut, _fresh[0]);
             for (int s = 0; s < _stateNames.Count; s++)
             {
                 ub.BindInput(_stateNames[s], _current[p.StateInputs[s]]);
-                ub.BindOutput(Optimizers.UpdateNames.StateOut(_stateNames[s]), fresh[s + 1]);
+                ub.BindOutput(Optimizers.UpdateNames.StateOut(_stateNames[s]), _fresh[s + 1]);
             }
             try { update.RunWithBinding(runOptions, ub); }
             catch (OnnxRuntimeException e) { throw OrtErrors.RunFailed("optimizer update", e); }
             for (int k = 0; k < names.Count; k++)
             {
                 var old = _current[names[k]];
-                _current[names[k]] = fresh[k];
+                _current[names[k]] = _fresh[k];
                 // Initial values live in host memory; on a GPU they are not worth keeping as spares.
-                if (old.GetTensorMemoryInfo().GetDeviceType() == fresh[k].GetTensorMemoryInfo().GetDeviceType()) Spares(key).Push(old);
+                if (_onHost.Remove(old) == _onHost.Contains(_fresh[k])) Spares(p.ShapeKey).Push(old);
                 else old.Dispose();
             }
         }
@@ -361,8 +375,10 @@ public sealed class Trainer : IDisposable
             var dims = t.Dims.ToArray();
             if (dims.Aggregate(1L, (a, b) => a * b) != _current[name].GetTensorTypeAndShape().ElementCount)
                 throw new OnnxRevException($"checkpoint tensor '{name}' has shape [{string.Join(",", dims)}], which does not fit the model");
+            _onHost.Remove(_current[name]);
             _current[name].Dispose();
             _current[name] = Native(dims, data);
+            if (_o.Runner.Device == ExecutionDevice.Cuda) _onHost.Add(_current[name]);
         }
         StepCount = c.Step;
         return new BatchPosition(c.Epoch, c.Batch);
@@ -377,6 +393,7 @@ public sealed class Trainer : IDisposable
         _spare.Clear();
         _step.Dispose();
         if (_eval.IsValueCreated) _eval.Value.Dispose();
+        _updateBinding?.Dispose();
         _update?.Dispose();
         if (!ReferenceEquals(_allocator, OrtAllocator.DefaultInstance)) _allocator.Dispose();
     }

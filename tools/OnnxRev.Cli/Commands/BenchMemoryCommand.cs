@@ -318,6 +318,7 @@ internal sealed class BenchMemoryCommand : ICommand
         var artifacts = TrainingGraphBuilder.Build(model, new TrainingOptions(new LossOptions(LossKind.CrossEntropy), optimizer, TrainableSpec.All, Memory: mode, Update: p.Update == "in-step" ? UpdatePlacement.InStep : UpdatePlacement.Separate));
         long parameters = artifacts.Parameters.Sum(t => t.Initial.ElementCount);
         long stateBytes = 4 * parameters * (2 + optimizer.StateNames.Count);
+        int stepNodes = artifacts.Step.Graph.Nodes.Count;
 
         var rng = new Random(p.Seed + 1);
         var features = new float[(long)p.Batch * sampleSize];
@@ -333,6 +334,7 @@ internal sealed class BenchMemoryCommand : ICommand
         {
             Device = p.Device == "cuda" ? ExecutionDevice.Cuda : ExecutionDevice.Cpu,
             IntraOpThreads = p.Threads > 0 ? p.Threads : null,
+            EnableMemoryPattern = Environment.GetEnvironmentVariable("ONNXREV_MEMPAT") != "0",
         };
         var options = new TrainerOptions
         {
@@ -341,7 +343,7 @@ internal sealed class BenchMemoryCommand : ICommand
             {
                 if (s.Step > p.Warmup) times.Add(clock.Elapsed.TotalSeconds);
                 lastLoss = s.Loss;
-                Console.Error.WriteLine(Inv($"  step {s.Step}/{s.TotalSteps}{(s.Step <= p.Warmup ? " (warm-up)" : "")}: {clock.Elapsed.TotalSeconds:F3} s, loss {s.Loss:F4}"));
+                Console.Error.WriteLine(Inv($"  step {s.Step}/{s.TotalSteps}{(s.Step <= p.Warmup ? " (warm-up)" : "")}: {clock.Elapsed.TotalSeconds:F3} s, loss {s.Loss:F4}, resident {(MemoryStats.CurrentRssBytes() ?? 0) / 1048576.0:F1} MiB"));
                 clock.Restart();
             },
         };
@@ -357,6 +359,7 @@ internal sealed class BenchMemoryCommand : ICommand
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        MemoryStats.TrimNativeHeap();
         long? setupPeak = MemoryStats.PeakRssBytes();
         long? before = MemoryStats.CurrentRssBytes();
         bool reset = MemoryStats.TryResetPeakRss();
@@ -378,6 +381,7 @@ internal sealed class BenchMemoryCommand : ICommand
             ["state_bytes"] = stateBytes,
             ["step_seconds"] = Math.Round(median, 6),
             ["model"] = modelName,
+            ["step_graph_nodes"] = stepNodes,
             ["parameters"] = parameters,
             ["arena_max_in_use_bytes"] = arena is null ? null : arena.MaxInUse + (updateArena?.MaxInUse ?? 0),
             ["step_arena_max_in_use_bytes"] = arena?.MaxInUse,
