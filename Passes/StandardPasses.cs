@@ -66,6 +66,8 @@ public static class StandardPasses
                     new("coupling-beta", "coupling meft: β, the scale of x2 (default 1)", "B"),
                     new("coupling-rank", "coupling meft: adapter rank (default 8)", "R"),
                 }));
+            PassRegistry.Register(new("coupling-fp16", "the F and G branches of additive coupling blocks run in float16 while the two streams stay float32 (Cast at each branch's ends; float32 weights read through a Cast); reversible reconstruction stays float32-exact; approximate",
+                () => new CouplingHalfBranches()));
             PassRegistry.Register(new("low-rank", "MatMul/Gemm/1×1 Conv/embedding weights become two thinner factors (SVD), k×k Conv becomes 1×1, core, 1×1 (Tucker-2), where the rank saves parameters and FLOPs; approximate",
                 o => new LowRankFactorization(LowRankOptions.From(o)), LowRankOptions.Specs));
             PassRegistry.Register(new("low-rank-fold", "two consecutive thin MatMul/Gemm or 1×1 Conv with constant weights whose width saves nothing become one; LoRA adapters are merged (--fold-all: every pair)",

@@ -130,7 +130,7 @@ public class CouplingConversionTests
     }
 
     /// <summary>Worst over parameters of max|reversible − store| / max|store| for one cross-entropy batch.</summary>
-    private static double GradientDifference(Model model, Dictionary<string, DataValue> batch)
+    internal static double GradientDifference(Model model, Dictionary<string, DataValue> batch)
     {
         var rng = new Random(7);
         int rows = (int)batch.Values.First().AsTensor().Dims[0];
