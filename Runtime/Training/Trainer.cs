@@ -133,6 +133,31 @@ public sealed class Trainer : IDisposable
     /// <summary>Completed optimizer steps.</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>
+    /// One optimizer step on one batch given by the caller (<paramref name="features"/>: batch × the data input's
+    /// sample shape, row-major; <paramref name="labels"/>: one class per row), at the configured learning rate
+    /// (no schedule): for loops of one's own, such as benchmarks that interleave several trainers. Returns the loss.
+    /// </summary>
+    public double TrainStep(float[] features, long[] labels)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Length == 0 || features.Length % labels.Length != 0)
+            throw new OnnxRevException($"a batch of {labels.Length} labels cannot go with {features.Length} feature values");
+        var sample = _inputShape.Skip(1).Select(d => d ?? throw new OnnxRevException($"data input '{_dataInput}' has a dynamic non-batch dimension; use Fit")).ToArray();
+        if (sample.Aggregate(1L, (a, b) => a * b) * labels.Length != features.Length)
+            throw new OnnxRevException($"data input '{_dataInput}' takes samples of shape [{string.Join(",", sample)}]; {features.Length} values do not make {labels.Length} of them");
+        using var f = OrtValue.CreateTensorValueFromMemory(features, sample.Prepend((long)labels.Length).ToArray());
+        using var l = OrtValue.CreateTensorValueFromMemory(labels, new long[] { labels.Length });
+        using var lr = OrtValue.CreateTensorValueFromMemory(new[] { (float)_o.LearningRate }, Array.Empty<long>());
+        using var step = OrtValue.CreateTensorValueFromMemory(new[] { (float)(StepCount + 1) }, Array.Empty<long>());
+        using var runOptions = new RunOptions();
+        double loss = _update is null ? StepInGraph(_step.Session, runOptions, f, l, lr, step) : StepSeparate(_step.Session, runOptions, f, l, lr, step);
+        if (!double.IsFinite(loss)) throw new TrainingDivergedException($"the loss became {loss} at step {StepCount + 1}; nothing was updated");
+        StepCount++;
+        return loss;
+    }
+
     /// <summary>Trains on <paramref name="train"/> for the configured epochs (resuming from a checkpoint when asked).</summary>
     public TrainResult Fit(Dataset train)
     {

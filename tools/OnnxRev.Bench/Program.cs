@@ -26,6 +26,7 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench quant-minilm [--threads T (2)] [--iterations N (50)] [--warmup N (5)] [--batch B (8)] [--per-tensor] [--per-tensor-activations] [--per-token-nodes NODES] [--keep-float OPS] [--embeddings] [--sensitivity] [-o MODEL]");
             Console.WriteLine("  Dynamic INT8 of all-MiniLM-L6-v2: per-token cosine vs fp32 on the 256 bundled sentences, sizes, ORT ops, alternating p50.");
             Console.WriteLine(StructuredPruningBenchmark.Help);
+            Console.WriteLine(StepRatioBenchmark.Help);
             return args.Length == 0 ? 2 : 0;
         }
         if (args[0] == "prune-channels") return StructuredPruningBenchmark.Run(args);
@@ -33,6 +34,7 @@ internal static class Program
         if (args[0] == "quant-resnet18") return QuantResNetBenchmark.Run(args);
         if (args[0] == "quant-minilm") return QuantMiniLmBenchmark.Run(args);
         if (args[0] == "vit-curves") return VitCurvesBenchmark.Run(args);
+        if (args[0] == "step-ratio") return StepRatioBenchmark.Run(args);
         if (args[0] == "finetune-resnet18") return FineTuneBenchmark.Run(args);
         if (args[0] != "external-data") { Console.Error.WriteLine($"onnxrev-bench: unknown benchmark '{args[0]}'"); return 2; }
         double gb = 2.6;
