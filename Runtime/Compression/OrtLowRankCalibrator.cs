@@ -110,7 +110,7 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
                         long i = id < 0 ? id + site.Rows : id;
                         if (i >= 0 && i < site.Rows) w[i]++;
                     }
-                double prior = options.CalibrationRidge * Math.Max(w.Sum(), 1) / site.Rows;
+                double prior = (options.EmbeddingFloor ?? options.CalibrationRidge) * Math.Max(w.Sum(), 1) / site.Rows;
                 for (int i = 0; i < w.Length; i++) w[i] += prior;
                 stats.Weighting[site] = SideWeighting.FromDiagonal(w);
                 continue;
@@ -132,6 +132,10 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
         if (options.Sensitivity) MeasureSensitivity(model, sites, stats, samples, reference, noOpt);
         return stats;
     }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<LowRankRefitResult> Refit(Model original, Model compressed, IReadOnlyList<LowRankRefitTarget> targets, LowRankOptions options) =>
+        OrtLowRankRefit.Run(original, compressed, targets, options, Log);
 
     private void MeasureSensitivity(Model model, IReadOnlyList<LowRankSite> sites, Statistics stats, List<IReadOnlyDictionary<string, DataValue>> samples,
         List<OrderedDictionary<string, DataValue>> reference, RunnerOptions noOpt)
