@@ -119,6 +119,7 @@ public sealed record LowRankOptions
         if (result.Rule == RankRule.ErrorBudget && result.Calibration is null) throw new OnnxRevException("option '--error-budget' needs --calibration DATA (the error is measured on calibration activations)");
         if (result.Sensitivity && result.Calibration is null) throw new OnnxRevException("option '--sensitivity' needs --calibration DATA");
         if (result.Refit != RefitScope.None && result.Calibration is null) throw new OnnxRevException("option '--refit' needs --calibration DATA (the layers are refitted on calibration activations)");
+        if (o.Has("refit-ridge") && result.Refit == RefitScope.None) throw new OnnxRevException("option '--refit-ridge' only applies with --refit");
         if (o.Has("embedding-floor") && result.Calibration is null) throw new OnnxRevException("option '--embedding-floor' needs --calibration DATA (it adjusts the lookup counts)");
         if (result.Vocab is not null && result.Calibration is null) throw new OnnxRevException("option '--vocab' only applies with --calibration TEXT-FILE");
         var ops = o.GetList("factor-ops");

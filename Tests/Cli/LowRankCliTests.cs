@@ -50,6 +50,7 @@ public class LowRankCliTests
     [TestCase("--calibration", "/nonexistent/calibration")]
     [TestCase("--refit", "all")]
     [TestCase("--embedding-floor", "0.5")]
+    [TestCase("--refit-ridge", "0.1")]
     public void BadOptionsExitTwoAndWriteNothing(string option, string? value)
     {
         string dir = RepoPaths.NewTempDir();
