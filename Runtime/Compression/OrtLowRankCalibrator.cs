@@ -112,7 +112,9 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
                     }
                 double prior = (options.EmbeddingFloor ?? options.CalibrationRidge) * Math.Max(w.Sum(), 1) / site.Rows;
                 for (int i = 0; i < w.Length; i++) w[i] += prior;
-                stats.Weighting[site] = SideWeighting.FromDiagonal(w);
+                var gamma = options.LayerNormAware ? EmbeddingLayerNorm.Scale(site.Users[0].Node.Outputs[0], site.Cols) : null;
+                stats.Weighting[site] = gamma is null ? SideWeighting.FromDiagonal(w) : SideWeighting.FromDiagonal(w, EmbeddingLayerNorm.ColumnMetric(gamma), site.Cols);
+                if (gamma is not null) Log?.Invoke($"calibration: {site.Describe()} feeds a LayerNorm: error measured after its centering and scale");
                 continue;
             }
             int k = site.Side == InputSide.Rows ? site.Rows : site.Cols;
