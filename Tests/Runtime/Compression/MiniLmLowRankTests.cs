@@ -8,7 +8,8 @@ namespace OnnxRev.Tests.Runtime.Compression;
 /// <summary>
 /// all-MiniLM-L6-v2 (real weights) at the acceptance setting, <c>--target-parameters 0.75</c>, with the best configuration
 /// measured (docs/low-rank.md): only the embedding tables factored, rows weighted by their lookup counts over the 2048
-/// calibration sentences plus the mean count (<c>--embedding-floor 1</c>). Per-token cosine of last_hidden_state on the 256
+/// calibration sentences plus the mean count (<c>--embedding-floor 1</c>), error measured after the embedding LayerNorm
+/// (<c>--layernorm-aware</c>). Per-token cosine of last_hidden_state on the 256
 /// evaluation sentences, which the calibration never sees. The floors below are the measured figures rounded down: the
 /// acceptance goal (every token ≥ 0.95) is not met, and this test guards what is reached.
 /// </summary>
@@ -31,6 +32,7 @@ public class MiniLmLowRankTests
             Vocab = PackageModels.MiniLmVocab,
             CalibrationLimit = 2048,
             EmbeddingFloor = 1,
+            LayerNormAware = true,
         });
         Assert.That(pass.Run(model).Modified, Is.True);
         var report = pass.Report!;
@@ -46,7 +48,7 @@ public class MiniLmLowRankTests
             Assert.That(report.Reduction, Is.GreaterThanOrEqualTo(1.3));
             Assert.That(r.Tokens, Is.EqualTo(7366));
             Assert.That(r.Mean, Is.GreaterThanOrEqualTo(0.97));
-            Assert.That(r.Min, Is.GreaterThanOrEqualTo(0.73));
+            Assert.That(r.Min, Is.GreaterThanOrEqualTo(0.75));
         }
         finally { Directory.Delete(dir, true); }
     }
