@@ -51,6 +51,7 @@ public class LowRankCliTests
     [TestCase("--refit", "all")]
     [TestCase("--embedding-floor", "0.5")]
     [TestCase("--refit-ridge", "0.1")]
+    [TestCase("--layernorm-aware", null)]
     public void BadOptionsExitTwoAndWriteNothing(string option, string? value)
     {
         string dir = RepoPaths.NewTempDir();
