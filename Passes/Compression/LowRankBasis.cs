@@ -5,12 +5,19 @@ namespace OnnxRev.Passes.Compression;
 /// <summary>How the error of a truncated matrix is measured: plainly, or weighted by the statistics of the data it multiplies.</summary>
 public sealed class SideWeighting
 {
-    private SideWeighting(double[]? diagonal, double[]? full, int size)
+    private SideWeighting(double[]? diagonal, double[]? full, int size, double[]? columns = null)
     {
         Diagonal = diagonal;
         Full = full;
         Size = size;
+        Columns = columns;
     }
+
+    /// <summary>
+    /// With <see cref="Diagonal"/> row weights: a symmetric positive definite metric on the matrix's columns (cols × cols,
+    /// row-major), so the error is ‖D^½(S − Ŝ)G^½‖ (e.g. an embedding table read through a LayerNorm); null: plain columns.
+    /// </summary>
+    public double[]? Columns { get; }
 
     /// <summary>Per-row (or per-column) weights, e.g. how often each embedding row is looked up; null when <see cref="Full"/> is set.</summary>
     public double[]? Diagonal { get; }
@@ -23,6 +30,13 @@ public sealed class SideWeighting
 
     /// <summary>Diagonal weights (non-negative).</summary>
     public static SideWeighting FromDiagonal(double[] weights) => new(weights, null, weights.Length);
+
+    /// <summary>Diagonal row weights and a metric on the columns (<paramref name="cols"/> × <paramref name="cols"/>, symmetric positive definite).</summary>
+    public static SideWeighting FromDiagonal(double[] weights, double[] columnMetric, int cols)
+    {
+        if (columnMetric.Length != cols * cols) throw new ArgumentException($"a {cols}×{cols} column metric needs {cols * cols} numbers, not {columnMetric.Length}");
+        return new(weights, null, weights.Length, columnMetric);
+    }
 
     /// <summary>A full second-moment matrix (size × size, row-major, symmetric).</summary>
     public static SideWeighting FromMatrix(double[] matrix, int size)
@@ -51,6 +65,7 @@ public sealed class LowRankBasis
     private readonly Matrix<double>? _v;         // n×n eigenvectors (projection from the right): Ŝ = S V V^T
     private readonly Matrix<double>? _u;         // m×m eigenvectors in the whitened space: Ŝ = L^{-T} U U^T L^T S
     private readonly Matrix<double>? _chol;      // L with C = L L^T (null: identity)
+    private readonly Matrix<double>? _columnsInverseHalf; // G^-½ when the columns carry a metric G
 
     /// <summary>Rows of S.</summary>
     public int Rows { get; }
@@ -72,7 +87,19 @@ public sealed class LowRankBasis
         Cols = cols;
         if (left is not null && left.Size != rows) throw new ArgumentException($"left weighting covers {left.Size} rows, the matrix has {rows}");
         if (right is not null && right.Size != cols) throw new ArgumentException($"right weighting covers {right.Size} columns, the matrix has {cols}");
-        var copy = data.ToArray();
+        var copy = ToDoubles(data);
+        if (left?.Columns is { } metric)
+        {
+            // ‖D^½(S − Ŝ)G^½‖: factor S' = S·G^½ with row weights only, then Ŝ = Ŝ'·G^-½ (the right factor takes G^-½).
+            var g = Matrix<double>.Build.Dense(cols, cols, (i, j) => metric[i * cols + j]);
+            var (gv, gvec) = Eigen(g);
+            if (gv[^1] <= 0) throw new ArgumentException("the column metric must be positive definite");
+            var half = gvec * Matrix<double>.Build.DenseOfDiagonalArray(gv.Select(Math.Sqrt).ToArray()) * gvec.Transpose();
+            _columnsInverseHalf = gvec * Matrix<double>.Build.DenseOfDiagonalArray(gv.Select(v => 1 / Math.Sqrt(v)).ToArray()) * gvec.Transpose();
+            var sm = Matrix<double>.Build.Dense(rows, cols, (i, j) => copy[i * cols + j]) * half;
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) copy[i * cols + j] = sm[i, j];
+        }
         _transposed = right is not null;
         var weighting = left ?? right;
         int m = _transposed ? cols : rows, n = _transposed ? rows : cols;
@@ -163,9 +190,17 @@ public sealed class LowRankBasis
                 r = ur.TransposeThisAndMultiply(_chol.TransposeThisAndMultiply(_s));
             }
         }
+        if (_columnsInverseHalf is not null) r *= _columnsInverseHalf;
         if (!_transposed) return (ToFloats(l), ToFloats(r));
         // _s = Sᵀ ≈ l·r  ⇒  S ≈ rᵀ·lᵀ.
         return (ToFloats(r.Transpose()), ToFloats(l.Transpose()));
+    }
+
+    private static double[] ToDoubles(ReadOnlySpan<float> data)
+    {
+        var result = new double[data.Length];
+        for (int i = 0; i < data.Length; i++) result[i] = data[i];
+        return result;
     }
 
     private static Matrix<double> ScaleRows(Matrix<double> s, double[] scale)

@@ -22,6 +22,9 @@ public sealed record LowRankEntry(string Weight, IReadOnlyList<long> Shape, stri
 /// <param name="Entries">One entry per factorable weight.</param>
 public sealed record LowRankReport(long ModelParametersBefore, long ModelParametersAfter, IReadOnlyList<LowRankEntry> Entries)
 {
+    /// <summary>What <c>--refit</c> did, layer by layer in graph order (empty without it).</summary>
+    public IReadOnlyList<LowRankRefitResult> Refits { get; init; } = Array.Empty<LowRankRefitResult>();
+
     /// <summary>Before / after.</summary>
     public double Reduction => ModelParametersAfter == 0 ? double.PositiveInfinity : (double)ModelParametersBefore / ModelParametersAfter;
 
@@ -31,6 +34,9 @@ public sealed record LowRankReport(long ModelParametersBefore, long ModelParamet
         foreach (var e in Entries.Where(e => e.Rank > 0))
             yield return string.Create(CultureInfo.InvariantCulture,
                 $"{e.Weight} [{string.Join("×", e.Shape)}] {e.Ops}: rank {(e.InRank > 0 ? $"{e.Rank}/{e.InRank}" : e.Rank)}, {e.ParametersBefore:N0} → {e.ParametersAfter:N0}, rel. error {e.RelativeError:G3}{(e.Weighted ? " (calibration)" : "")}");
+        if (Refits.Count > 0)
+            yield return string.Create(CultureInfo.InvariantCulture,
+                $"refit {Refits.Count} layers: relative layer output error on the compressed model's inputs, mean {Refits.Average(r => r.ErrorBefore):G3} → {Refits.Average(r => r.ErrorAfter):G3}, largest {Refits.Max(r => r.ErrorBefore):G3} → {Refits.Max(r => r.ErrorAfter):G3}");
         yield return string.Create(CultureInfo.InvariantCulture,
             $"model parameters {ModelParametersBefore:N0} → {ModelParametersAfter:N0} ({Reduction:F3}× fewer), {Entries.Count(e => e.Rank > 0)} of {Entries.Count} factorable weights factored");
     }
@@ -68,9 +74,10 @@ public sealed class LowRankFactorization : IPass
         long before = ModelParameters(model);
         var sites = LowRankSite.Find(model, _o.Uses).Where(s => s.Parameters >= _o.MinParameters).ToList();
         ILowRankStatistics? stats = null;
+        ILowRankCalibrator? calibrator = null;
         if (_o.Calibration is not null && sites.Count > 0)
         {
-            var calibrator = LowRankCalibration.Calibrator
+            calibrator = LowRankCalibration.Calibrator
                 ?? throw new OnnxRevException("option '--calibration' needs ONNX Runtime to run the model; this host did not install a calibrator (OnnxRev.Runtime.Compression.CompressionPasses.Register)");
             stats = calibrator.Collect(model, sites, _o);
         }
@@ -78,16 +85,24 @@ public sealed class LowRankFactorization : IPass
         Choose(plans, before);
         bool modified = false;
         var entries = new List<LowRankEntry>();
+        var original = _o.Refit != RefitScope.None && calibrator is not null ? Serialization.ModelReader.FromProto(Serialization.ModelWriter.ToProto(model), model.BaseDirectory, "original") : null;
+        var factors = new Dictionary<LowRankPlan, (Value Left, Value Right)>();
+        var eligible = original is not null ? LowRankRefitTargets.Eligible(model, plans) : new();
         foreach (var p in plans)
         {
             var c = p.Chosen;
             entries.Add(new LowRankEntry(p.Site.Weight.Name, p.Site.Tensor.Dims.ToArray(), string.Join(",", p.Site.Users.Select(u => u.Node.OpType).Distinct()),
                 c?.Rank ?? 0, c?.InRank ?? 0, p.Site.Parameters, c?.Parameters ?? p.Site.Parameters, c is null ? 0 : Math.Sqrt(c.Error), p.Weighted));
             if (c is null) continue;
-            Apply(model, p, c);
+            if (Apply(model, p, c) is { } f) factors[p] = f;
             modified = true;
         }
-        Report = new LowRankReport(before, ModelParameters(model), entries);
+        IReadOnlyList<LowRankRefitResult> refits = Array.Empty<LowRankRefitResult>();
+        if (original is not null && modified)
+        {
+            refits = calibrator!.Refit(original, model, LowRankRefitTargets.From(eligible, factors, _o.Refit), _o);
+        }
+        Report = new LowRankReport(before, ModelParameters(model), entries) { Refits = refits };
         if (Log is { } log) foreach (var line in Report.Lines()) log(line);
         return new PassResult(model, modified);
     }
@@ -165,7 +180,7 @@ public sealed class LowRankFactorization : IPass
         }
     }
 
-    private void Apply(Model model, LowRankPlan p, RankChoice c)
+    private (Value Left, Value Right)? Apply(Model model, LowRankPlan p, RankChoice c)
     {
         var site = p.Site;
         var graph = site.Weight.Graph ?? model.Graph;
@@ -183,6 +198,8 @@ public sealed class LowRankFactorization : IPass
             var core = Add(".tucker_core", new long[] { f.OutRank, f.InRank, dims[2], dims[3] }, f.Core);
             var outW = Add(".tucker_out", new long[] { t.Out, f.OutRank, 1, 1 }, f.OutFactor);
             LowRankRewrite.Kernel(site, inW, core, outW);
+            RemoveIfUnused(site);
+            return null;
         }
         else
         {
@@ -191,12 +208,16 @@ public sealed class LowRankFactorization : IPass
             var left = Add(".lowrank_L", conv ? new long[] { site.Rows, c.Rank, 1, 1 } : new long[] { site.Rows, c.Rank }, l);
             var right = Add(".lowrank_R", conv ? new long[] { c.Rank, site.Cols, 1, 1 } : new long[] { c.Rank, site.Cols }, r);
             LowRankRewrite.Matrix(site, left, right);
+            RemoveIfUnused(site);
+            return (left, right);
         }
-        if (site.Weight.Uses.Count == 0)
-        {
-            if (site.ConstantNode is { } k) k.Graph!.Remove(k);
-            else site.Weight.Graph!.RemoveInitializer(site.Weight);
-        }
+    }
+
+    private static void RemoveIfUnused(LowRankSite site)
+    {
+        if (site.Weight.Uses.Count != 0) return;
+        if (site.ConstantNode is { } k) k.Graph!.Remove(k);
+        else site.Weight.Graph!.RemoveInitializer(site.Weight);
     }
 
     /// <summary>Floating-point elements of every initializer (not graph inputs) and Constant node tensor, in all graphs: the model's parameters.</summary>

@@ -13,6 +13,17 @@ public enum RankRule
     ErrorBudget,
 }
 
+/// <summary>Which layers the sequential error-correcting refit (<c>--refit</c>) changes.</summary>
+public enum RefitScope
+{
+    /// <summary>No refit.</summary>
+    None,
+    /// <summary>Only the factored MatMul/Gemm layers (at their rank).</summary>
+    Factored,
+    /// <summary>Also every MatMul/Gemm layer left whole downstream of a change (in full rank: no parameter cost).</summary>
+    All,
+}
+
 /// <summary>Settings of <see cref="LowRankFactorization"/>.</summary>
 public sealed record LowRankOptions
 {
@@ -55,6 +66,18 @@ public sealed record LowRankOptions
     /// <summary>Calibration statistics are regularized towards the plain weight norm: XᵀX + ridge·mean(diag)·I, lookup counts + ridge·mean count.</summary>
     public double CalibrationRidge { get; init; } = 0.01;
 
+    /// <summary>Sequential error-correcting refit of MatMul/Gemm layers on the calibration data (<see cref="ReducedRankRegression"/>).</summary>
+    public RefitScope Refit { get; init; } = RefitScope.None;
+
+    /// <summary>The refit's pull towards the original weight: λ = this · mean(diag X̃ᵀX̃) in ‖X̃M − XW‖² + λ‖M − W‖².</summary>
+    public double RefitRidge { get; init; } = 0.01;
+
+    /// <summary>Embedding tables: the lookup counts get this share of the mean count added (tokens the calibration never saw still count); null: <see cref="CalibrationRidge"/>.</summary>
+    public double? EmbeddingFloor { get; init; }
+
+    /// <summary>Embedding tables feeding a LayerNorm are factored for the error after its centering and γ scale (<see cref="EmbeddingLayerNorm"/>).</summary>
+    public bool LayerNormAware { get; init; }
+
     /// <summary>Weights with fewer elements than this are left alone.</summary>
     public long MinParameters { get; init; } = 1024;
 
@@ -77,6 +100,16 @@ public sealed record LowRankOptions
             CalibrationLimit = o.GetInt("calibration-limit", 256, min: 1),
             CalibrationRidge = o.GetDouble("calibration-ridge", 0.01, min: 0),
             MinParameters = o.GetInt("min-parameters", 1024, min: 0),
+            LayerNormAware = o.Has("layernorm-aware"),
+            RefitRidge = o.GetDouble("refit-ridge", 0.01, min: 0),
+            EmbeddingFloor = o.Has("embedding-floor") ? o.GetDouble("embedding-floor", 0.01, min: 0) : null,
+            Refit = o.Get("refit") switch
+            {
+                null => RefitScope.None,
+                "factored" => RefitScope.Factored,
+                "all" => RefitScope.All,
+                var x => throw new OnnxRevException($"option '--refit' must be 'factored' or 'all', got '{x}'"),
+            },
             Rule = rules.Count == 0 ? RankRule.Energy : rules[0] switch
             {
                 "rank" => RankRule.Fixed,
@@ -89,6 +122,11 @@ public sealed record LowRankOptions
         if (o.Has("target-parameters") && result.TargetParameters >= 1) throw new OnnxRevException($"option '--target-parameters' must be below 1 (the share of parameters to keep), got '{o.Get("target-parameters")}'");
         if (result.Rule == RankRule.ErrorBudget && result.Calibration is null) throw new OnnxRevException("option '--error-budget' needs --calibration DATA (the error is measured on calibration activations)");
         if (result.Sensitivity && result.Calibration is null) throw new OnnxRevException("option '--sensitivity' needs --calibration DATA");
+        if (result.Refit != RefitScope.None && result.Calibration is null) throw new OnnxRevException("option '--refit' needs --calibration DATA (the layers are refitted on calibration activations)");
+        if (o.Has("layernorm-aware") && o.Get("layernorm-aware") is { } lv) throw new OnnxRevException($"option '--layernorm-aware' takes no value, got '{lv}'");
+        if (result.LayerNormAware && result.Calibration is null) throw new OnnxRevException("option '--layernorm-aware' needs --calibration DATA (it shapes the activation-aware embedding factorization)");
+        if (o.Has("refit-ridge") && result.Refit == RefitScope.None) throw new OnnxRevException("option '--refit-ridge' only applies with --refit");
+        if (o.Has("embedding-floor") && result.Calibration is null) throw new OnnxRevException("option '--embedding-floor' needs --calibration DATA (it adjusts the lookup counts)");
         if (result.Vocab is not null && result.Calibration is null) throw new OnnxRevException("option '--vocab' only applies with --calibration TEXT-FILE");
         var ops = o.GetList("factor-ops");
         if (ops.Count > 0)
@@ -123,5 +161,9 @@ public sealed record LowRankOptions
         new("calibration-limit", "low-rank: at most this many calibration samples (default 256)", "N"),
         new("calibration-ridge", "low-rank: regularize the calibration statistics towards the plain weight norm (default 0.01)", "R"),
         new("min-parameters", "low-rank: leave weights with fewer elements alone (default 1024)", "N"),
+        new("refit", "low-rank: after factoring, refit MatMul/Gemm layers in graph order to the original's outputs from the compressed model's own inputs (reduced-rank regression on the calibration data): 'factored' (at their rank) or 'all' (also whole layers downstream, no parameter cost); needs --calibration", "SCOPE"),
+        new("refit-ridge", "low-rank: --refit's pull towards the original weight, λ = R·mean(diag X̃ᵀX̃) (default 0.01)", "R"),
+        new("layernorm-aware", "low-rank: embedding tables that feed a LayerNorm (through Adds) are factored for the error after it: row mean removed, columns weighted by γ² (needs --calibration)", TakesValue: false),
+        new("embedding-floor", "low-rank: embedding rows are weighted by lookup count + this share of the mean count, so unseen tokens still count (default: --calibration-ridge; needs --calibration)", "F"),
     };
 }

@@ -110,9 +110,11 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
                         long i = id < 0 ? id + site.Rows : id;
                         if (i >= 0 && i < site.Rows) w[i]++;
                     }
-                double prior = options.CalibrationRidge * Math.Max(w.Sum(), 1) / site.Rows;
+                double prior = (options.EmbeddingFloor ?? options.CalibrationRidge) * Math.Max(w.Sum(), 1) / site.Rows;
                 for (int i = 0; i < w.Length; i++) w[i] += prior;
-                stats.Weighting[site] = SideWeighting.FromDiagonal(w);
+                var gamma = options.LayerNormAware ? EmbeddingLayerNorm.Scale(site.Users[0].Node.Outputs[0], site.Cols) : null;
+                stats.Weighting[site] = gamma is null ? SideWeighting.FromDiagonal(w) : SideWeighting.FromDiagonal(w, EmbeddingLayerNorm.ColumnMetric(gamma), site.Cols);
+                if (gamma is not null) Log?.Invoke($"calibration: {site.Describe()} feeds a LayerNorm: error measured after its centering and scale");
                 continue;
             }
             int k = site.Side == InputSide.Rows ? site.Rows : site.Cols;
@@ -132,6 +134,10 @@ public sealed class OrtLowRankCalibrator : ILowRankCalibrator
         if (options.Sensitivity) MeasureSensitivity(model, sites, stats, samples, reference, noOpt);
         return stats;
     }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<LowRankRefitResult> Refit(Model original, Model compressed, IReadOnlyList<LowRankRefitTarget> targets, LowRankOptions options) =>
+        OrtLowRankRefit.Run(original, compressed, targets, options, Log);
 
     private void MeasureSensitivity(Model model, IReadOnlyList<LowRankSite> sites, Statistics stats, List<IReadOnlyDictionary<string, DataValue>> samples,
         List<OrderedDictionary<string, DataValue>> reference, RunnerOptions noOpt)

@@ -48,6 +48,10 @@ public class LowRankCliTests
     [TestCase("--error-budget", "0.1")]
     [TestCase("--sensitivity", null)]
     [TestCase("--calibration", "/nonexistent/calibration")]
+    [TestCase("--refit", "all")]
+    [TestCase("--embedding-floor", "0.5")]
+    [TestCase("--refit-ridge", "0.1")]
+    [TestCase("--layernorm-aware", null)]
     public void BadOptionsExitTwoAndWriteNothing(string option, string? value)
     {
         string dir = RepoPaths.NewTempDir();
@@ -62,6 +66,16 @@ public class LowRankCliTests
             Assert.That(File.Exists(output), Is.False);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Test]
+    public void UnknownRefitScopeExitsTwo()
+    {
+        var r = CliRunner.Run("optimize", Fixture("resmlp_d8"), "-o", "/tmp/never.onnx", "--passes", "low-rank", "--rank", "4",
+            "--calibration", Path.Combine(RepoPaths.Fixtures, "resmlp_d8_data"), "--refit", "some");
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.Stderr);
+        Assert.That(r.Stderr, Does.Contain("'--refit' must be 'factored' or 'all'"));
+        Assert.That(File.Exists("/tmp/never.onnx"), Is.False);
     }
 
     [Test]
