@@ -17,10 +17,12 @@ public sealed record TrainResult(long Steps, int Epochs, double FinalLoss, IRead
 
 /// <summary>
 /// Runs a training graph step after step in ONNX Runtime. Parameters and optimizer states stay in
-/// ONNX Runtime's memory on the chosen device: each step's updated values (outputs bound to the
-/// device) are bound as the next step's inputs, with no host copy; only the batch, the learning rate,
-/// the step number and the scalar loss cross to and from the host. The eval graph reads the same
-/// resident parameters.
+/// ONNX Runtime's memory on the chosen device, with no host copy; only the batch, the learning rate,
+/// the step number and the scalar loss cross to and from the host. With a separate update graph
+/// (<see cref="TrainingArtifacts.Update"/>, the default) the step writes the gradients into buffers of their
+/// own and the update replaces one parameter at a time through a pool of spare buffers (one set per shape);
+/// with the update inside the step graph, each step's updated outputs (bound to the device) become the next
+/// step's inputs. The eval graph reads the same resident parameters.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
