@@ -22,6 +22,8 @@ internal static class QuantMiniLmBenchmark
         bool perChannel = true, sensitivity = false, perToken = true, embeddings = false;
         string? keep = null, perTokenNodes = null;
         string? output = null;
+        double mixedFloor = double.NaN, smooth = double.NaN;
+        int calibrationSentences = 128;
         for (int i = 1; i < args.Length; i++)
         {
             bool Int(ref int v) => i + 1 < args.Length && int.TryParse(args[++i], NumberStyles.Integer, CultureInfo.InvariantCulture, out v) && v >= 0;
@@ -37,6 +39,9 @@ internal static class QuantMiniLmBenchmark
                 "--per-tensor-activations" => !(perToken = false),
                 "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
+                "--mixed-floor" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out mixedFloor) && mixedFloor is > 0 and <= 1,
+                "--smooth" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out smooth) && smooth is >= 0 and <= 1,
+                "--calibration-sentences" => Int(ref calibrationSentences) && calibrationSentences > 0,
                 "-o" when i + 1 < args.Length => (output = args[++i]) is not null,
                 _ => false,
             };
@@ -52,7 +57,24 @@ internal static class QuantMiniLmBenchmark
         var quantizer = new Int8Quantizer(ModelReader.Load(model), Int8Mode.Dynamic,
             new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
         if (sensitivity) Sensitivities(quantizer, tokenizer, sentences.Take(32).ToList(), threads);
-        var q = quantizer.Quantize();
+        Int8Result q;
+        MixedActivationResult? mixed = null;
+        // Smoothing and the mixed plan are calibrated on calibration sentences, never on the evaluation sentences measured below.
+        var calibration = File.ReadLines(Path.Combine(root, "models", "data", "calibration_sentences.txt")).Select(l => l.Trim()).Where(l => l.Length > 0).Take(calibrationSentences).ToList();
+        if (!double.IsNaN(smooth))
+        {
+            IReadOnlyList<string> feedNames;
+            using (var probe = new OrtRunner(model, new RunnerOptions { OptimizationLevel = OptimizationLevel.None })) feedNames = probe.Inputs.Select(i => i.Name).ToList();
+            var smoothed = quantizer.Smooth(calibration.Select(c => (IReadOnlyDictionary<string, DataValue>)TextBatch.Encode(tokenizer, new[] { c }).Inputs(feedNames)), smooth);
+            Console.Error.WriteLine($"smoothed {smoothed.Count} activations (alpha {smooth})");
+        }
+        if (!double.IsNaN(mixedFloor))
+        {
+            var probe = new TokenCosineProbe(File.ReadAllBytes(model), tokenizer, calibration, threads: threads);
+            mixed = MixedActivationPlan.Choose(quantizer, probe.MinCosine, mixedFloor, line => Console.Error.WriteLine(line));
+            q = mixed.Result;
+        }
+        else q = quantizer.Quantize();
         if (embeddings) new EmbeddingQuantization().Run(q.Model);
         output ??= Path.Combine(Path.GetTempPath(), "onnxrev-bench", "minilm_int8_dynamic.onnx");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
@@ -78,6 +100,12 @@ internal static class QuantMiniLmBenchmark
             ["kept_float"] = keep,
             ["per_token_nodes"] = perTokenNodes,
             ["embeddings_int8"] = embeddings,
+            ["smoothing_alpha"] = double.IsNaN(smooth) ? null : smooth,
+            ["mixed_floor"] = mixed is null ? null : mixedFloor,
+            ["calibration_sentences"] = mixed is null ? null : calibrationSentences,
+            ["mixed_per_token_nodes"] = mixed is null ? null : new JsonArray(mixed.PerTokenNodes.Select(n => (JsonNode)n!).ToArray()),
+            ["mixed_calibration_min_cosine"] = mixed is null ? null : Math.Round(mixed.MinCosine, 5),
+            ["mixed_evaluations"] = mixed?.Evaluations,
             ["sentences"] = sentences.Count,
             ["tokens"] = cosines.Count,
             ["cosine_min"] = Math.Round(cosines.Min(), 5),
