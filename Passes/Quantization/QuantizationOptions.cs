@@ -21,6 +21,13 @@ public sealed record QuantizationOptions
     /// <summary>Dynamic mode: nodes (names or op types) whose activations are quantized per token even when <see cref="PerTokenActivations"/> is off.</summary>
     public IReadOnlySet<string> PerTokenNodes { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Dynamic mode: per-token activation steps through row normalization — each row divided by its max |x| at run time,
+    /// quantized per tensor by ONNX Runtime's fused DynamicQuantizeMatMul, the product multiplied back. Nodes that
+    /// <see cref="QuantizesPerToken"/> selects keep the explicit per-token form instead.
+    /// </summary>
+    public bool TokenScaledActivations { get; init; }
+
     /// <summary>Whether <paramref name="node"/>'s activations are quantized per token.</summary>
     public bool QuantizesPerToken(Node node) => PerTokenActivations || PerTokenNodes.Contains(node.OpType) || PerTokenNodes.Contains(Rewiring.Hint(node));
 

