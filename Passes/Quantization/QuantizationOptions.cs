@@ -22,9 +22,11 @@ public sealed record QuantizationOptions
     public IReadOnlySet<string> PerTokenNodes { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
-    /// Dynamic mode: per-token activation steps through row normalization — each row divided by its max |x| at run time,
-    /// quantized per tensor by ONNX Runtime's fused DynamicQuantizeMatMul, the product multiplied back. Nodes that
-    /// <see cref="QuantizesPerToken"/> selects keep the explicit per-token form instead.
+    /// Dynamic mode: per-token activation steps on ONNX Runtime's fused per-tensor kernel (DynamicQuantizeMatMul) through
+    /// row normalization. Each row is divided by its max |x| at run time and the product multiplied back; rows of nodes
+    /// that <see cref="QuantizesPerToken"/> selects are also centred ((x − m)/h, m and h the row's mid-point and half
+    /// range, the centre added back through the weight's column sums), which gives them the per-row step of asymmetric
+    /// per-token quantization at a few more elementwise passes, instead of the explicit MatMulInteger per-token form.
     /// </summary>
     public bool TokenScaledActivations { get; init; }
 

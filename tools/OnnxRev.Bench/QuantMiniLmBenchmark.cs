@@ -19,7 +19,7 @@ internal static class QuantMiniLmBenchmark
     public static int Run(string[] args)
     {
         int threads = 2, iterations = 50, batch = 8, warmup = 5;
-        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false, tokenScaled = false;
+        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false, tokenScaled = false, tokenCentered = false;
         string? keep = null, perTokenNodes = null;
         string? output = null;
         double mixedFloor = double.NaN, smooth = double.NaN;
@@ -38,6 +38,7 @@ internal static class QuantMiniLmBenchmark
                 "--embeddings" => embeddings = true,
                 "--per-tensor-activations" => !(perToken = false),
                 "--token-scaled" => !(perToken = false) && (tokenScaled = true),
+                "--token-centered" => (tokenScaled = true) && (tokenCentered = true),
                 "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
                 "--mixed-floor" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out mixedFloor) && mixedFloor is > 0 and <= 1,
@@ -96,7 +97,7 @@ internal static class QuantMiniLmBenchmark
             ["model"] = $"all-MiniLM-L6-v2 (NuGet {MiniLmPackage.PackageId} {MiniLmPackage.Version})",
             ["mode"] = "dynamic",
             ["per_channel"] = perChannel,
-            ["activations"] = perToken ? "per token (asymmetric uint8)" : tokenScaled ? "token-scaled (rows divided by max |x|, then DynamicQuantizeLinear)" : "per tensor (DynamicQuantizeLinear, uint8)",
+            ["activations"] = tokenCentered && perToken ? "token-centred (rows mapped to [-1, 1], then DynamicQuantizeLinear)" : perToken ? "per token (asymmetric uint8)" : tokenScaled ? "token-scaled (rows divided by max |x|, then DynamicQuantizeLinear)" : "per tensor (DynamicQuantizeLinear, uint8)",
             ["quantized_nodes"] = q.QuantizedNodes.Count,
             ["kept_float"] = keep,
             ["per_token_nodes"] = perTokenNodes,

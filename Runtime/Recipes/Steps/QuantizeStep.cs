@@ -15,7 +15,7 @@ internal sealed class QuantizeStep : IRecipeStep
     public string Kind => "quantize";
 
     public string Help => "mode auto (static with labelled --data, else dynamic)|dynamic|static|int4|fp16; embeddings (default true: Gather tables int8); static: method minmax|percentile|entropy, calibration_samples (default 512 of --data); " +
-                          "per_channel (default true), per_token (dynamic; default true when auto picks dynamic), token_scaled (dynamic: per-token steps on the fused kernel, faster), symmetric, keep_float, accuracy_floor (fewest layers kept float to reach it on the calibration data)";
+                          "per_channel (default true), per_token (dynamic; default true when auto picks dynamic), token_scaled (dynamic: per-token steps on ORT's fused kernel by row normalization — faster; with per_token the rows are also centred), symmetric, keep_float, accuracy_floor (fewest layers kept float to reach it on the calibration data)";
 
     public StepOutcome Run(RecipeStep step, PipelineContext context)
     {
@@ -44,13 +44,12 @@ internal sealed class QuantizeStep : IRecipeStep
             KeepFloat = QuantizationOptions.ParseKeepFloat(o.Get("keep_float")),
             // Transformers need one activation scale per token (a per-tensor scale costs MiniLM tokens down to cosine 0.958):
             // on by default where auto picked dynamic for an unlabelled (text) evaluation set.
-            PerTokenActivations = o.Get("per_token") is { } pt ? pt == "true" : auto && mode == "dynamic" && o.Get("token_scaled") is not "true",
+            PerTokenActivations = o.Get("per_token") is { } pt ? pt == "true" : auto && mode == "dynamic",
             // Per-token steps by row normalization, run on ORT's fused per-tensor kernel (faster than per_token).
             TokenScaledActivations = o.Get("token_scaled") is "true",
         };
         if (options.PerTokenActivations && mode != "dynamic") throw new OnnxRevException("per_token applies to quantize mode dynamic only");
         if (options.TokenScaledActivations && mode != "dynamic") throw new OnnxRevException("token_scaled applies to quantize mode dynamic only");
-        if (options.TokenScaledActivations && options.PerTokenActivations) throw new OnnxRevException("per_token and token_scaled exclude each other (token_scaled is the faster per-token form)");
         var method = o.GetChoice("method", "minmax", "minmax", "percentile", "entropy") switch
         {
             "percentile" => CalibrationMethod.Percentile,

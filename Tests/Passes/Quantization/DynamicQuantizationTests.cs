@@ -162,15 +162,18 @@ public class PerTokenDynamicQuantizationTests
 }
 
 /// <summary>
-/// Token-scaled activations: each row divided by its max |x|, quantized per tensor by DynamicQuantizeLinear (fused by
-/// ORT), the product multiplied back. Each row's error must stay within its own rounding bound, whose activation step
-/// is the normalized tensor's step times that row's max |x| — so an outlier token no longer coarsens the others.
+/// Token-scaled activations: each row divided by its max |x| (and, for per-token nodes, centred), quantized per tensor
+/// by DynamicQuantizeLinear (fused by ORT), the product multiplied back (and the centre added back through the weight's
+/// column sums). Each row's error must stay within its own rounding bound, whose activation step is the normalized
+/// tensor's step times that row's max |x| (centred: the row's range / 255) — an outlier token no longer coarsens the others.
 /// </summary>
 public class TokenScaledDynamicQuantizationTests
 {
-    [TestCase(OnnxRev.Runtime.OptimizationLevel.None)]
-    [TestCase(OnnxRev.Runtime.OptimizationLevel.All)]
-    public void EachRowStaysWithinItsOwnRoundingBound(OnnxRev.Runtime.OptimizationLevel level)
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, true)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, true)]
+    public void EachRowStaysWithinItsOwnRoundingBound(OnnxRev.Runtime.OptimizationLevel level, bool centred)
     {
         const int rows = 6, k = 32, n = 8;
         var model = MatMul(rows, k, n);
@@ -182,8 +185,9 @@ public class TokenScaledDynamicQuantizationTests
         var feeds = Feed("x", new long[] { rows, k }, x);
         var expected = RunFirst(model, feeds);
         var q = QuantizedWeight.Quantize(w, 1, QuantType.Int8, true);
-        new DynamicQuantization(new QuantizationOptions { PerChannel = true, TokenScaledActivations = true }).Run(model);
+        new DynamicQuantization(new QuantizationOptions { PerChannel = true, TokenScaledActivations = true, PerTokenActivations = centred }).Run(model);
         Assert.That(model.Graph.Nodes.Select(nd => nd.OpType), Does.Contain("DynamicQuantizeLinear").And.Contain("ReduceMax").And.Not.Contain("QuantizeLinear"));
+        Assert.That(model.Graph.Nodes.Any(nd => nd.OpType == "ReduceMin"), Is.EqualTo(centred));
         using var runner = new OnnxRev.Runtime.OrtRunner(Serialization.ModelWriter.ToBytes(model), new OnnxRev.Runtime.RunnerOptions { OptimizationLevel = level });
         var actual = Floats(runner.Run(feeds).Values.First());
         var rowMax = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, k).Max(i => Math.Abs(x[r * k + i]))).ToArray();
@@ -191,7 +195,10 @@ public class TokenScaledDynamicQuantizationTests
         float step = (Math.Max(normalized.Max(), 0) - Math.Min(normalized.Min(), 0)) / 255f;
         for (int r = 0; r < rows; r++)
         {
-            float sx = step * rowMax[r];
+            // Centred rows fill [−1, 1]: the step is the row's own range / 255, as in asymmetric per-token quantization.
+            float sx = centred
+                ? (Enumerable.Range(0, k).Max(i => x[r * k + i]) - Enumerable.Range(0, k).Min(i => x[r * k + i])) / 255f
+                : step * rowMax[r];
             for (int c = 0; c < n; c++)
             {
                 double bound = 0;

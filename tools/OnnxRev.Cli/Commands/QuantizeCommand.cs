@@ -19,11 +19,12 @@ internal sealed class QuantizeCommand : ICommand
         "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
         "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
         "  into DynamicQuantizeMatMul). --per-token gives each token (row) its own activation scale and zero point\n" +
-        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger. --token-scaled divides each\n" +
-        "  row by its max |x| at run time and multiplies the product back, so per-token steps run on the fused kernel.\n" +
+        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger. --token-scaled runs per-token\n" +
+        "  steps on the fused kernel instead: each row divided by its max |x| at run time, the product multiplied back; with\n" +
+        "  --per-token the rows are also centred (the step of asymmetric per-token, a few more elementwise passes).\n" +
         "  --cosine-floor F (text encoders) picks, on --calibration sentences (one per line, --vocab FILE), the MatMuls that\n" +
-        "  need the exact per-token form: greedy, keeping the smallest token cosine against float >= F; the rest use the\n" +
-        "  fast form (--token-scaled, else per tensor).\n" +
+        "  need per-token steps (centred with --token-scaled): greedy, keeping the smallest token cosine against float >= F;\n" +
+        "  the rest use the fast form (row-scaled with --token-scaled, else per tensor).\n" +
         "static: QuantizeLinear/DequantizeLinear around MatMul/Gemm/Conv with activation ranges calibrated by running\n" +
         "  --calibration DATA through ONNX Runtime (minmax, percentile (--percentile, default 99.99) or entropy/KL);\n" +
         "  weights int8 + DequantizeLinear; Conv → BatchNormalization folded first; ONNX Runtime's CPU provider runs it as\n" +
@@ -51,7 +52,7 @@ internal sealed class QuantizeCommand : ICommand
         new("percentile", "static, percentile method: percentile of |x| kept (default 99.99)", ValueName: "P"),
         new("calibration-samples", "use at most this many calibration samples (default 1000; sentences for --cosine-floor: 128)", ValueName: "N"),
         new("vocab", "dynamic with --cosine-floor: the WordPiece vocab.txt for the calibration sentences", ValueName: "FILE"),
-        new("token-scaled", "dynamic: per-token activation steps by dividing each row by its max |x| (runs on the fused per-tensor kernel)", TakesValue: false),
+        new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
         new("cosine-floor", "dynamic, text encoders: keep the exact per-token form only on the MatMuls needed so that every calibration token stays within this cosine of float", ValueName: "F"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
         new("symmetric", "static: symmetric int8 activations (default: asymmetric uint8)", TakesValue: false),
