@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.ML.OnnxRuntime;
 using OnnxRev.Passes.Quantization;
 using OnnxRev.Runtime;
+using OnnxRev.Runtime.Benchmark;
 using OnnxRev.Runtime.Quantization;
 using OnnxRev.Runtime.Text;
 using OnnxRev.Serialization;
@@ -19,8 +20,8 @@ internal static class QuantMiniLmBenchmark
     public static int Run(string[] args)
     {
         int threads = 2, iterations = 50, batch = 8, warmup = 5;
-        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false, tokenScaled = false, tokenCentered = false;
-        string? keep = null, perTokenNodes = null;
+        bool perChannel = true, sensitivity = false, perToken = true, embeddings = false, tokenScaled = false, tokenCentered = false, profile = false;
+        string? keep = null, perTokenNodes = null, timeAlso = null;
         string? output = null;
         double mixedFloor = double.NaN, smooth = double.NaN;
         int calibrationSentences = 128;
@@ -40,6 +41,8 @@ internal static class QuantMiniLmBenchmark
                 "--token-scaled" => !(perToken = false) && (tokenScaled = true),
                 "--token-centered" => (tokenScaled = true) && (tokenCentered = true),
                 "--per-token-nodes" when i + 1 < args.Length => (perTokenNodes = args[++i]) is not null,
+                "--profile" => profile = true,
+                "--time-also" when i + 1 < args.Length => (timeAlso = args[++i]) is not null,
                 "--keep-float" when i + 1 < args.Length => (keep = args[++i]) is not null,
                 "--mixed-floor" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out mixedFloor) && mixedFloor is > 0 and <= 1,
                 "--smooth" when i + 1 < args.Length => double.TryParse(args[++i], NumberStyles.Float, CultureInfo.InvariantCulture, out smooth) && smooth is >= 0 and <= 1,
@@ -91,9 +94,28 @@ internal static class QuantMiniLmBenchmark
         var timed = TextBatch.Encode(tokenizer, sentences.Take(batch).ToList());
         IReadOnlyList<string> inputNames;
         using (var probe = new OrtRunner(model, new RunnerOptions { OptimizationLevel = OptimizationLevel.None })) inputNames = probe.Inputs.Select(i => i.Name).ToList();
-        var (floatMs, int8Ms) = Latency.AlternatingP50(model, output, timed.Inputs(inputNames), threads, iterations, warmup);
+        // --time-also: more models (written earlier) timed in the same alternating run, so every ratio shares one machine state.
+        var others = (timeAlso ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        foreach (var o in others) if (!File.Exists(o)) { Console.Error.WriteLine($"onnxrev-bench: --time-also model '{o}' does not exist"); return 2; }
+        var feeds = timed.Inputs(inputNames);
+        var timings = LatencyBenchmark.Run(new[] { model, output }.Concat(others).Select(p => new BenchTarget(Path.GetFileName(p), p, feeds, 1)).ToList(),
+            new BenchOptions(warmup, iterations, new RunnerOptions { IntraOpThreads = threads }));
+        double floatMs = timings[0].P50Ms, int8Ms = timings[1].P50Ms;
+        JsonObject? profiles = null;
+        if (profile)
+        {
+            profiles = new JsonObject();
+            foreach (var (label, path) in new[] { ("fp32", model), ("int8", output) })
+            {
+                var perOp = OpProfile.Measure(path, feeds, threads, 20);
+                Console.Error.WriteLine($"{label}: {perOp.Sum(o => o.Ms):F1} ms of kernel time per run");
+                foreach (var (op, ms) in perOp.Take(14)) Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op,-24} {ms,8:F2} ms"));
+                profiles[label] = new JsonObject(perOp.Select(o => KeyValuePair.Create(o.Op, (JsonNode?)Math.Round(o.Ms, 3))));
+            }
+        }
         var json = new JsonObject
         {
+            ["kernel_ms_per_op"] = profiles,
             ["model"] = $"all-MiniLM-L6-v2 (NuGet {MiniLmPackage.PackageId} {MiniLmPackage.Version})",
             ["mode"] = "dynamic",
             ["per_channel"] = perChannel,
@@ -123,6 +145,11 @@ internal static class QuantMiniLmBenchmark
             ["p50_ms_int8"] = Math.Round(int8Ms, 2),
             ["speedup_p50"] = Math.Round(floatMs / int8Ms, 2),
             ["output"] = output,
+            ["time_also"] = others.Count == 0 ? null : new JsonObject(others.Select((o, i) => KeyValuePair.Create(o, (JsonNode?)new JsonObject
+            {
+                ["p50_ms"] = Math.Round(timings[i + 2].P50Ms, 2),
+                ["speedup_p50"] = Math.Round(floatMs / timings[i + 2].P50Ms, 2),
+            }))),
         };
         Console.WriteLine(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         return 0;
