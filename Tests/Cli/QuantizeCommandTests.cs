@@ -55,6 +55,17 @@ public class QuantizeCommandTests
         Assert.That(ops.GetValueOrDefault("DynamicQuantizeMatMul"), Is.EqualTo(3), string.Join(",", ops.Keys));
     }
 
+    [Test]
+    public void OptimizeQuantizeDynamicTakesTokenScaled()
+    {
+        string output = Path.Combine(_dir, "q.onnx");
+        var r = CliRunner.Run("optimize", Zoo, "--passes", "quantize-dynamic", "--quant-per-channel", "--quant-token-scaled", "-o", output);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "ReduceMax"), Is.EqualTo(3));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.EqualTo(3));
+    }
+
     /// <summary>`--cosine-floor` on MiniLM with 8 calibration sentences: the plan meets the floor on them and is reported.</summary>
     [Test]
     [Category("Slow")]
