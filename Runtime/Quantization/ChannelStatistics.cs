@@ -43,6 +43,8 @@ public static class ChannelStatistics
         using (var runner = new OrtRunner(ModelWriter.ToBytes(copy), options, "statistics"))
         {
             var wanted = k.Keys.Where(n => runner.Outputs.Any(o => o.Name == n)).ToList();
+            // Activations that are graph inputs come from the feeds; ORT still needs one output requested.
+            if (wanted.Count == 0) wanted.Add(runner.Outputs[0].Name);
             foreach (var feeds in batches)
             {
                 var outputs = runner.Run(feeds, wanted);

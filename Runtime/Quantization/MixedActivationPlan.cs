@@ -42,8 +42,8 @@ public static class MixedActivationPlan
         if (quantizer.Mode != Int8Mode.Dynamic) throw new OnnxRevException("a mixed per-token/per-tensor activation plan applies to dynamic quantization only");
         if (double.IsNaN(floor) || floor > 1) throw new OnnxRevException($"the cosine floor must be at most 1, got {floor}");
         var options = quantizer.Options with { PerTokenActivations = false };
-        var names = quantizer.Candidates.Where(c => c.OpType is "MatMul" or "Gemm")
-            .Select(c => c.Name).Where(n => !options.KeepFloat.Contains(n) && !options.KeepFloat.Contains("MatMul")).ToList();
+        var names = quantizer.Candidates.Where(c => c.OpType is "MatMul" or "Gemm" && !options.KeepFloat.Contains(c.Name) && !options.KeepFloat.Contains(c.OpType))
+            .Select(c => c.Name).ToList();
         int evaluations = 0;
         Int8Result Variant(IEnumerable<string> perToken) => quantizer.QuantizeWith(options with { PerTokenNodes = perToken.ToHashSet(StringComparer.Ordinal) });
         double Score(Int8Result r) { evaluations++; return minCosine(ModelWriter.ToBytes(r.Model)); }
