@@ -44,12 +44,14 @@ public static class StandardPasses
                 {
                     PerChannel = o.Has("quant-per-channel"),
                     PerTokenActivations = o.Has("quant-per-token"),
+                    TokenScaledActivations = o.Has("quant-token-scaled"),
                     KeepFloat = QuantizationOptions.ParseKeepFloat(o.Get("quant-keep-float")),
                 }),
                 new PassOptionSpec[]
                 {
                     new("quant-per-channel", "quantize-dynamic: one weight scale per output channel", TakesValue: false),
                     new("quant-per-token", "quantize-dynamic: one activation scale per token (row)", TakesValue: false),
+                    new("quant-token-scaled", "quantize-dynamic: per-token steps on the fused kernel by row normalization (with --quant-per-token: rows also centred)", TakesValue: false),
                     new("quant-keep-float", "quantize-dynamic: op types or node names that stay float", "OPS"),
                 }));
             PassRegistry.Register(new("quantize-embeddings", "weight-only int8 for embedding tables read by Gather (one scale per row, dequantized after the lookup)",

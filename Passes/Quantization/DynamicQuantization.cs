@@ -18,6 +18,8 @@ public sealed class DynamicQuantization : IPass
     private readonly QuantizationOptions _options;
     private readonly bool _conv;
     private readonly Dictionary<(Value, long), (Value, Value, Value)> _perToken = new();
+    private readonly Dictionary<Value, (Value Scaled, Value RowMax)> _tokenScaled = new();
+    private readonly Dictionary<Value, (Value Scaled, Value HalfRange, Value Center)> _tokenCentered = new();
 
     /// <summary>Creates the pass. <paramref name="includeConv"/> also rewrites Conv into ConvInteger.</summary>
     public DynamicQuantization(QuantizationOptions? options = null, bool includeConv = true)
@@ -37,6 +39,8 @@ public sealed class DynamicQuantization : IPass
     {
         var quantized = new List<string>();
         _perToken.Clear();
+        _tokenScaled.Clear();
+        _tokenCentered.Clear();
         bool modified = Prepare(model, _options);
         var g = model.Graph;
         foreach (var node in g.Nodes.Where(n => n.IsStandardDomain && !_options.KeepsFloat(n)).ToList())
@@ -73,7 +77,15 @@ public sealed class DynamicQuantization : IPass
         var wq = Rewiring.Add(g, hint + "_weight_quantized", q.Data);
         var wzp = q.ZeroPoints.All(z => z == 0) ? null : Rewiring.Add(g, hint + "_weight_zero_point", q.ZeroPointTensor());
         Value y;
-        if (_options.QuantizesPerToken(node))
+        if (_options.TokenScaledActivations)
+        {
+            // Per-token nodes get the centred form (the per-row step of asymmetric per-token quantization), the others
+            // the cheaper scale-only form; both run on the fused per-tensor kernel.
+            y = _options.QuantizesPerToken(node)
+                ? TokenCenteredMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint, _tokenCentered)
+                : TokenScaledMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint, _tokenScaled);
+        }
+        else if (_options.QuantizesPerToken(node))
         {
             y = PerTokenMatMul(g, b, node.Inputs[0]!, wq, wzp, q, hint, _perToken);
         }
@@ -167,6 +179,71 @@ public sealed class DynamicQuantization : IPass
         var lead = b.Op("Slice", new[] { b.Op("Shape", new[] { x }, hint: hint + "_x_shape"), Ints("slice_start", 0), Ints("slice_end", -1) }, hint: hint + "_lead_shape");
         var shape = b.Op("Concat", new[] { lead, Ints("n", n) }, new[] { Ir.Attribute.FromInt("axis", 0) }, hint: hint + "_out_shape");
         return b.Op("Reshape", new[] { y2, shape }, hint: hint + "_dequantized");
+    }
+
+    /// <summary>
+    /// x·W with per-token activation steps on ONNX Runtime's fused per-tensor kernel: each row of x is divided by its
+    /// own max |x| at run time (r = max(ReduceMax(|x|, last axis), 1e-30)), the normalized rows — all within [−1, 1] —
+    /// go through the usual DynamicQuantizeLinear → MatMulInteger → Cast → Mul (fused into DynamicQuantizeMatMul /
+    /// MatMulIntegerToFloat, one scale per tensor, which is what those kernels take), and the product is multiplied back
+    /// by r: (x/r)·W = (x·W)/r row by row, so only the rounding differs. An outlier token no longer coarsens the step
+    /// of every other token. Four cheap elementwise passes (Abs, ReduceMax, Div, Mul) instead of per-token
+    /// QuantizeLinear with a zero-point correction. MatMuls reading the same x share r and x/r.
+    /// </summary>
+    private static Value TokenScaledMatMul(Graph g, GraphBuilder b, Value x, Value wq, Value? wzp, QuantizedWeight q, string hint,
+        Dictionary<Value, (Value Scaled, Value RowMax)> shared)
+    {
+        if (!shared.TryGetValue(x, out var xs))
+        {
+            bool axesInput = (g.Model!.OpsetVersion("") ?? 13) >= 18;
+            var keep = Ir.Attribute.FromInt("keepdims", 1);
+            var abs = b.Op("Abs", new[] { x }, hint: hint + "_abs");
+            var max = axesInput
+                ? b.Op("ReduceMax", new[] { abs, g.AddInitializer(new Value(g.Model!.Names.Fresh(hint + "_axes")), Tensor.FromInt64s("", new long[] { 1 }, new[] { -1L })) }, new[] { keep }, hint: hint + "_token_max")
+                : b.Op("ReduceMax", new[] { abs }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { -1L }) }, hint: hint + "_token_max");
+            var r = b.Op("Max", new[] { max, Rewiring.AddFloats(g, hint + "_tiny", Array.Empty<long>(), new[] { 1e-30f }) }, hint: hint + "_token_max_safe");
+            xs = (b.Op("Div", new[] { x, r }, hint: hint + "_token_normalized"), r);
+            shared[x] = xs;
+        }
+        var xq = b.Ops("DynamicQuantizeLinear", new[] { xs.Scaled }, 3, hint: hint + "_x");
+        var acc = b.Op("MatMulInteger", new Value?[] { xq[0], wq, xq[2], wzp }, hint: hint + "_int32");
+        var y = Scale(g, b, acc, xq[1], q, hint, null);
+        return b.Op("Mul", new[] { y, xs.RowMax }, hint: hint + "_token_rescaled");
+    }
+
+    /// <summary>
+    /// Like <see cref="TokenScaledMatMul"/>, but each row is also centred, so it fills [−1, 1] exactly whatever the sign
+    /// of its outliers: m = (max + min)/2 and h = max((max − min)/2, 1e-30) per row, x' = (x − m)/h, then
+    /// x·W = h ⊙ (x'·W) + m ⊗ Σ_k W[k, :] (the column sums of the float weight; the outer product is a K = 1 MatMul).
+    /// The per-row step equals that of asymmetric per-token quantization; the product still runs on the fused kernel.
+    /// </summary>
+    private static Value TokenCenteredMatMul(Graph g, GraphBuilder b, Value x, Value wq, Value? wzp, QuantizedWeight q, string hint,
+        Dictionary<Value, (Value Scaled, Value HalfRange, Value Center)> shared)
+    {
+        long n = q.Data.Dims[1];
+        if (!shared.TryGetValue(x, out var xs))
+        {
+            bool axesInput = (g.Model!.OpsetVersion("") ?? 13) >= 18;
+            var keep = Ir.Attribute.FromInt("keepdims", 1);
+            Value Reduce(string op) => axesInput
+                ? b.Op(op, new[] { x, g.AddInitializer(new Value(g.Model!.Names.Fresh(hint + "_axes")), Tensor.FromInt64s("", new long[] { 1 }, new[] { -1L })) }, new[] { keep }, hint: hint + "_" + op.ToLowerInvariant())
+                : b.Op(op, new[] { x }, new[] { keep, Ir.Attribute.FromInts("axes", new[] { -1L }) }, hint: hint + "_" + op.ToLowerInvariant());
+            Value Const(string name, float v) => Rewiring.AddFloats(g, hint + "_" + name, Array.Empty<long>(), new[] { v });
+            var hi = Reduce("ReduceMax");
+            var lo = Reduce("ReduceMin");
+            var center = b.Op("Mul", new[] { b.Op("Add", new[] { hi, lo }, hint: hint + "_hi_plus_lo"), Const("half", 0.5f) }, hint: hint + "_token_center");
+            var half = b.Op("Max", new[] { b.Op("Mul", new[] { b.Op("Sub", new[] { hi, lo }, hint: hint + "_token_range"), Const("half_range", 0.5f) }, hint: hint + "_token_half_range_raw"), Const("tiny", 1e-30f) }, hint: hint + "_token_half_range");
+            var normalized = b.Op("Div", new[] { b.Op("Sub", new[] { x, center }, hint: hint + "_token_centred"), half }, hint: hint + "_token_normalized");
+            xs = (normalized, half, center);
+            shared[x] = xs;
+        }
+        var xq = b.Ops("DynamicQuantizeLinear", new[] { xs.Scaled }, 3, hint: hint + "_x");
+        var acc = b.Op("MatMulInteger", new Value?[] { xq[0], wq, xq[2], wzp }, hint: hint + "_int32");
+        var y = b.Op("Mul", new[] { Scale(g, b, acc, xq[1], q, hint, null), xs.HalfRange }, hint: hint + "_token_rescaled");
+        // Σ_k of the dequantized weight (what the integer product multiplies), so the centring is undone exactly.
+        var sums = ColumnSums(q).Select((c, j) => c * q.Scales[q.PerTensor ? 0 : j]).ToArray();
+        var offset = b.Op("MatMul", new[] { xs.Center, Rewiring.AddFloats(g, hint + "_weight_column_sums", new[] { 1L, n }, sums) }, hint: hint + "_token_offset");
+        return b.Op("Add", new[] { y, offset }, hint: hint + "_token_uncentred");
     }
 
     /// <summary>Σ_k (w_q[k, n] − zero_point[n]) for a [K, N] quantized weight, per column.</summary>

@@ -21,6 +21,15 @@ public sealed record QuantizationOptions
     /// <summary>Dynamic mode: nodes (names or op types) whose activations are quantized per token even when <see cref="PerTokenActivations"/> is off.</summary>
     public IReadOnlySet<string> PerTokenNodes { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Dynamic mode: per-token activation steps on ONNX Runtime's fused per-tensor kernel (DynamicQuantizeMatMul) through
+    /// row normalization. Each row is divided by its max |x| at run time and the product multiplied back; rows of nodes
+    /// that <see cref="QuantizesPerToken"/> selects are also centred ((x − m)/h, m and h the row's mid-point and half
+    /// range, the centre added back through the weight's column sums), which gives them the per-row step of asymmetric
+    /// per-token quantization at a few more elementwise passes, instead of the explicit MatMulInteger per-token form.
+    /// </summary>
+    public bool TokenScaledActivations { get; init; }
+
     /// <summary>Whether <paramref name="node"/>'s activations are quantized per token.</summary>
     public bool QuantizesPerToken(Node node) => PerTokenActivations || PerTokenNodes.Contains(node.OpType) || PerTokenNodes.Contains(Rewiring.Hint(node));
 

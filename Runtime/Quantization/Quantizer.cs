@@ -27,7 +27,7 @@ public sealed record Int8Result(Model Model, IReadOnlyList<string> QuantizedNode
 /// </summary>
 public sealed class Int8Quantizer
 {
-    private readonly byte[] _prepared;
+    private byte[] _prepared;
     private readonly IReadOnlyDictionary<string, TensorRange>? _ranges;
 
     /// <summary>
@@ -52,6 +52,45 @@ public sealed class Int8Quantizer
         Candidates = QdqPlan.Candidates(copy).Select(n => (n.Name.Length > 0 ? n.Name : n.Outputs[0].Name, n.OpType)).ToList();
     }
 
+    /// <summary>
+    /// SmoothQuant for dynamic mode: measures max |x| per input channel of every MatMul activation on
+    /// <paramref name="calibration"/> (inputs of the prepared float model) and moves s = max|x|^α / max|W|^(1−α) from
+    /// the activation into the weights (<see cref="ActivationScaling"/>; max |W| over the K row of every weight reading
+    /// that activation). Outlier channels then no longer set the step of a per-tensor activation scale. Exact in float;
+    /// costs one elementwise Mul per scaled activation. Returns the scaled activation names. Layers kept float are not scaled.
+    /// </summary>
+    public IReadOnlyList<string> Smooth(IEnumerable<IReadOnlyDictionary<string, DataValue>> calibration, double alpha)
+    {
+        if (Mode != Int8Mode.Dynamic) throw new OnnxRevException("smoothing applies to dynamic quantization (static QDQ calibrates the scaled model itself)");
+        if (!(alpha is >= 0 and <= 1)) throw new OnnxRevException($"the smoothing strength must be in [0, 1], got {alpha}");
+        var model = ModelReader.Load(_prepared, "prepared model");
+        var stats = ChannelStatistics.Collect(model, calibration);
+        var scales = new Dictionary<string, float[]>();
+        foreach (var (name, st) in stats)
+        {
+            var x = model.Graph.Nodes.SelectMany(n => n.Inputs).First(v => v?.Name == name)!;
+            var consumers = ActivationScaling.Consumers(x).ToList();
+            if (consumers.Count == 0 || consumers.Any(c => Options.KeepsFloat(c.Node))) continue;
+            int k = st.MaxAbs.Length;
+            var wmax = new float[k];
+            foreach (var (_, w, transposed) in consumers)
+            {
+                var d = w.ToFloatArray();
+                long cols = w.Dims[1];
+                for (long i = 0; i < d.Length; i++)
+                {
+                    int j = (int)(transposed ? i % cols : i / cols);
+                    wmax[j] = Math.Max(wmax[j], Math.Abs(d[i]));
+                }
+            }
+            scales[name] = Enumerable.Range(0, k).Select(j =>
+                (float)Math.Clamp(Math.Pow(Math.Max(st.MaxAbs[j], 1e-5), alpha) / Math.Pow(Math.Max(wmax[j], 1e-5), 1 - alpha), 1e-4, 1e4)).ToArray();
+        }
+        new ActivationScaling(scales).Run(model);
+        _prepared = ModelWriter.ToBytes(model);
+        return scales.Keys.ToList();
+    }
+
     /// <summary>The mode.</summary>
     public Int8Mode Mode { get; }
 
@@ -71,10 +110,17 @@ public sealed class Int8Quantizer
     public IReadOnlyDictionary<string, TensorRange>? Ranges => _ranges;
 
     /// <summary>The quantized model, with <paramref name="keepFloat"/> (node names or op types) kept float besides the options' own list.</summary>
-    public Int8Result Quantize(IEnumerable<string>? keepFloat = null)
+    public Int8Result Quantize(IEnumerable<string>? keepFloat = null) =>
+        QuantizeWith(keepFloat is null ? Options : Options.WithKeepFloat(keepFloat));
+
+    /// <summary>
+    /// The quantized model under <paramref name="options"/> instead of the quantizer's own (for example another
+    /// <see cref="QuantizationOptions.PerTokenNodes"/> set in dynamic mode). Static mode has calibrated ranges only for
+    /// the candidate layers, which any options can use.
+    /// </summary>
+    public Int8Result QuantizeWith(QuantizationOptions options)
     {
         var model = ModelReader.Load(_prepared, "prepared model");
-        var options = keepFloat is null ? Options : Options.WithKeepFloat(keepFloat);
         IReadOnlyList<string> nodes;
         if (Mode == Int8Mode.Static)
         {

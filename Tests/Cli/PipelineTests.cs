@@ -53,6 +53,26 @@ public class PipelineTests
         Assert.That(Directory.GetDirectories(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "report" }), "the work folder is removed");
     }
 
+    /// <summary>The quantize step's token_scaled option: row-scaled activations in the written model; refused for static mode.</summary>
+    [Test]
+    public void QuantizeStepTokenScaled()
+    {
+        string zoo = Path.Combine(RepoPaths.Root, "models", "zoo", "lenet_300_100.onnx");
+        string output = Path.Combine(_dir, "out.onnx");
+        string recipe = Recipe("""{"name": "ts", "steps": [{"step": "quantize", "mode": "dynamic", "token_scaled": true, "embeddings": false}]}""");
+        var r = CliRunner.Run("pipeline", zoo, "--recipe", recipe, "--iterations", "2", "-o", output, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "ReduceMax"), Is.EqualTo(3));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.EqualTo(3));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "ReduceMin"), Is.EqualTo(0), "row-scaled, not centred");
+        string badOut = Path.Combine(_dir, "bad.onnx");
+        var bad = CliRunner.Run("pipeline", zoo, "--recipe", Recipe("""{"steps": [{"step": "quantize", "mode": "static", "token_scaled": true}]}"""), "-o", badOut);
+        Assert.That(bad.ExitCode, Is.EqualTo(2), bad.Stderr);
+        Assert.That(bad.Stderr, Does.Contain("token_scaled"));
+        Assert.That(File.Exists(badOut), Is.False);
+    }
+
     [Test]
     public void AMissedGoalExits1NamingItAndByHowMuch()
     {

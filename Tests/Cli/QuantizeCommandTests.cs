@@ -43,6 +43,49 @@ public class QuantizeCommandTests
     }
 
     [Test]
+    public void DynamicTokenScaledRunsOnTheFusedKernel()
+    {
+        string output = Path.Combine(_dir, "q.onnx");
+        var r = CliRunner.Run("quantize", Zoo, "--mode", "dynamic", "--per-channel", "--token-scaled", "-o", output, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.EqualTo(3));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "ReduceMax"), Is.EqualTo(3));
+        var ops = OnnxRev.Tests.Passes.Quantization.QuantTestModels.OptimizedOps(model);
+        Assert.That(ops.GetValueOrDefault("DynamicQuantizeMatMul"), Is.EqualTo(3), string.Join(",", ops.Keys));
+    }
+
+    [Test]
+    public void OptimizeQuantizeDynamicTakesTokenScaled()
+    {
+        string output = Path.Combine(_dir, "q.onnx");
+        var r = CliRunner.Run("optimize", Zoo, "--passes", "quantize-dynamic", "--quant-per-channel", "--quant-token-scaled", "-o", output);
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "ReduceMax"), Is.EqualTo(3));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.EqualTo(3));
+    }
+
+    /// <summary>`--cosine-floor` on MiniLM with 8 calibration sentences: the plan meets the floor on them and is reported.</summary>
+    [Test]
+    [Category("Slow")]
+    public void CosineFloorChoosesPerTokenMatMulsOnCalibrationSentences()
+    {
+        string output = Path.Combine(_dir, "q.onnx");
+        string sentences = Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt");
+        var r = CliRunner.Run("quantize", PackageModels.MiniLm, "--mode", "dynamic", "--per-channel", "--token-scaled", "--cosine-floor", "0.993",
+            "--calibration", sentences, "--calibration-samples", "8", "--vocab", PackageModels.MiniLmVocab, "-o", output, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        Assert.That((double)r.Json["calibration_min_cosine"]!, Is.GreaterThanOrEqualTo(0.993));
+        Assert.That((int)r.Json["calibration_samples"]!, Is.EqualTo(8));
+        int perToken = r.Json["per_token_nodes"]!.AsArray().Count;
+        Assert.That(perToken, Is.LessThan(37));
+        var model = OnnxRev.Serialization.ModelReader.Load(output);
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "MatMulInteger"), Is.EqualTo(37));
+        Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.GreaterThanOrEqualTo(1));
+    }
+
+    [Test]
     public void StaticWithCalibrationDataAndAccuracyReport()
     {
         string output = Path.Combine(_dir, "q.onnx");
@@ -65,6 +108,12 @@ public class QuantizeCommandTests
     [TestCase("--mode", "static", "--calibration", "y", "--calibration-method", "median")]
     [TestCase("--mode", "static", "--calibration", "y", "--per-token")]             // per-token is dynamic-only
     [TestCase("--mode", "dynamic", "--percentile", "99")]                            // percentile is static-only
+    [TestCase("--mode", "static", "--calibration", "y", "--token-scaled")]          // token-scaled is dynamic-only
+    [TestCase("--mode", "dynamic", "--cosine-floor", "0.99")]                        // floor without sentences and vocab
+    [TestCase("--mode", "dynamic", "--cosine-floor", "1.5", "--calibration", "x", "--vocab", "v")]
+    [TestCase("--mode", "dynamic", "--cosine-floor", "0.99", "--calibration", "/nonexistent.txt", "--vocab", "/nonexistent.txt")]
+    [TestCase("--mode", "dynamic", "--vocab", "v")]                                  // vocab only with --cosine-floor
+    [TestCase("--mode", "dynamic", "--cosine-floor", "0.99", "--calibration", "x", "--vocab", "v", "--per-token")]
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

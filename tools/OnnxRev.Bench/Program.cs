@@ -23,7 +23,7 @@ internal static class Program
             Console.WriteLine("Usage: onnxrev-bench quant-resnet18 [--calibration N (100)] [--test N (200)] [--method minmax|percentile|entropy (percentile)] [--percentile P (99.99)] [--per-tensor] [--keep-float OPS] [--sensitivity] [--threads T (2)] [--iterations N (20)] [-o MODEL]");
             Console.WriteLine("  Static INT8 (QDQ) of CNTK's ResNet18 calibrated on Fashion-MNIST train images (224×224), feature cosine vs fp32 on test images,");
             Console.WriteLine("  sizes, ORT's optimized-graph ops, p50 latency of both (alternating runs).");
-            Console.WriteLine("Usage: onnxrev-bench quant-minilm [--threads T (2)] [--iterations N (50)] [--warmup N (5)] [--batch B (8)] [--per-tensor] [--per-tensor-activations] [--per-token-nodes NODES] [--keep-float OPS] [--embeddings] [--sensitivity] [-o MODEL]");
+            Console.WriteLine("Usage: onnxrev-bench quant-minilm [--threads T (2)] [--iterations N (50)] [--warmup N (5)] [--batch B (8)] [--per-tensor] [--per-tensor-activations] [--token-scaled] [--token-centered] [--per-token-nodes NODES] [--keep-float OPS] [--embeddings] [--sensitivity] [--smooth ALPHA] [--mixed-floor F --calibration-sentences N (128)] [--time-also MODELS] [--profile] [-o MODEL]");
             Console.WriteLine("  Dynamic INT8 of all-MiniLM-L6-v2: per-token cosine vs fp32 on the 256 bundled sentences, sizes, ORT ops, alternating p50.");
             Console.WriteLine(StructuredPruningBenchmark.Help);
             Console.WriteLine(StepRatioBenchmark.Help);

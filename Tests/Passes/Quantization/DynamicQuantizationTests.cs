@@ -161,6 +161,64 @@ public class PerTokenDynamicQuantizationTests
     }
 }
 
+/// <summary>
+/// Token-scaled activations: each row divided by its max |x| (and, for per-token nodes, centred), quantized per tensor
+/// by DynamicQuantizeLinear (fused by ORT), the product multiplied back (and the centre added back through the weight's
+/// column sums). Each row's error must stay within its own rounding bound, whose activation step is the normalized
+/// tensor's step times that row's max |x| (centred: the row's range / 255) — an outlier token no longer coarsens the others.
+/// </summary>
+public class TokenScaledDynamicQuantizationTests
+{
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, false)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.None, true)]
+    [TestCase(OnnxRev.Runtime.OptimizationLevel.All, true)]
+    public void EachRowStaysWithinItsOwnRoundingBound(OnnxRev.Runtime.OptimizationLevel level, bool centred)
+    {
+        const int rows = 6, k = 32, n = 8;
+        var model = MatMul(rows, k, n);
+        var w = model.Graph.Initializers[0].Initializer!;
+        var wv = w.ToFloatArray();
+        var x = Random(rows * k, 21, 1f);
+        for (int i = 0; i < k; i++) x[2 * k + i] *= 100; // one outlier token
+        for (int i = 0; i < k; i++) x[4 * k + i] = Math.Abs(x[4 * k + i]); // one one-sided row
+        var feeds = Feed("x", new long[] { rows, k }, x);
+        var expected = RunFirst(model, feeds);
+        var q = QuantizedWeight.Quantize(w, 1, QuantType.Int8, true);
+        new DynamicQuantization(new QuantizationOptions { PerChannel = true, TokenScaledActivations = true, PerTokenActivations = centred }).Run(model);
+        Assert.That(model.Graph.Nodes.Select(nd => nd.OpType), Does.Contain("DynamicQuantizeLinear").And.Contain("ReduceMax").And.Not.Contain("QuantizeLinear"));
+        Assert.That(model.Graph.Nodes.Any(nd => nd.OpType == "ReduceMin"), Is.EqualTo(centred));
+        using var runner = new OnnxRev.Runtime.OrtRunner(Serialization.ModelWriter.ToBytes(model), new OnnxRev.Runtime.RunnerOptions { OptimizationLevel = level });
+        var actual = Floats(runner.Run(feeds).Values.First());
+        var rowMax = Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, k).Max(i => Math.Abs(x[r * k + i]))).ToArray();
+        var normalized = Enumerable.Range(0, rows * k).Select(i => x[i] / rowMax[i / k]).ToArray();
+        float step = (Math.Max(normalized.Max(), 0) - Math.Min(normalized.Min(), 0)) / 255f;
+        for (int r = 0; r < rows; r++)
+        {
+            // Centred rows fill [−1, 1]: the step is the row's own range / 255, as in asymmetric per-token quantization.
+            float sx = centred
+                ? (Enumerable.Range(0, k).Max(i => x[r * k + i]) - Enumerable.Range(0, k).Min(i => x[r * k + i])) / 255f
+                : step * rowMax[r];
+            for (int c = 0; c < n; c++)
+            {
+                double bound = 0;
+                for (int i = 0; i < k; i++) bound += Math.Abs(x[r * k + i]) * q.Scales[c] / 2 + Math.Abs(wv[i * n + c]) * sx / 2 + sx * q.Scales[c] / 4;
+                Assert.That(Math.Abs(actual[r * n + c] - expected[r * n + c]), Is.LessThanOrEqualTo(bound * 1.0001 + 1e-5), $"y[{r},{c}]");
+            }
+        }
+    }
+
+    [Test]
+    public void OrtRunsItOnTheFusedKernel()
+    {
+        var model = MatMul(4, 16, 8);
+        new DynamicQuantization(new QuantizationOptions { PerChannel = true, TokenScaledActivations = true }).Run(model);
+        var ops = OptimizedOps(model);
+        Assert.That(ops.GetValueOrDefault("DynamicQuantizeMatMul"), Is.EqualTo(1), string.Join(",", ops.Keys));
+        Assert.That(ops.Keys, Does.Not.Contain("MatMulInteger"));
+    }
+}
+
 public class DynamicQuantizationGraphFormTests
 {
     [Test]

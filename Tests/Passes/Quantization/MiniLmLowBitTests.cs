@@ -14,7 +14,8 @@ namespace OnnxRev.Tests.Passes.Quantization;
 /// float32. fp16 (both targets): every token within cosine 0.999 at half the size. int4 (block 32): MatMul weights
 /// ≥ 6× smaller, but the goal of every token within cosine 0.98 is NOT met — the floors asserted here are
 /// the measured levels (round-to-nearest: mean ≥ 0.97, min ≥ 0.92 asymmetric; GPTQ calibrated on 64 sentences:
-/// mean ≥ 0.98 and a higher mean than rounding on the 192 held-out sentences), kept as regression guards;
+/// mean ≥ 0.98 and a higher mean than rounding on the 192 held-out sentences; AWQ α = 0.25 + GPTQ calibrated on 128
+/// calibration sentences: min ≥ 0.95, mean ≥ 0.987 on all 256), kept as regression guards;
 /// docs/quantization-lowbit.md has the figures.
 /// </summary>
 public class MiniLmLowBitTests
@@ -89,6 +90,40 @@ public class MiniLmLowBitTests
         var (rtnMin, rtnMean, _) = Cosines(original, ModelWriter.ToBytes(rtn), skip: CalibrationSentences);
         TestContext.Out.WriteLine($"  round-to-nearest on the same held-out sentences: min {rtnMin:F4}, mean {rtnMean:F5}");
         Assert.That(mean, Is.GreaterThan(rtnMean), "GPTQ beats rounding on held-out sentences");
+    }
+
+    /// <summary>
+    /// Activation-aware scaling (AWQ, s = mean|x|^0.25 per input channel, <see cref="ActivationAwareScales"/>) then GPTQ,
+    /// both calibrated on 128 sentences of models/data/calibration_sentences.txt; cosines on all 256 evaluation sentences.
+    /// Measured: min 0.9583, mean 0.98799 (GPTQ alone with the same calibration: min 0.9351, mean 0.98742); the goal
+    /// (min ≥ 0.98) is not met, the floors are the measured levels. The 1/s vectors count into the int4 bytes.
+    /// </summary>
+    [Test]
+    [Category("Slow")]
+    public void Int4ActivationAwareGptq()
+    {
+        var model = ModelReader.Load(PackageModels.MiniLm);
+        var original = ModelWriter.ToBytes(model);
+        var tokenizer = WordPieceTokenizer.FromFile(PackageModels.MiniLmVocab);
+        var names = model.Graph.Inputs.Select(i => i.Name).ToList();
+        var sentences = File.ReadLines(Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt")).Where(l => l.Trim().Length > 0).Take(128).ToList();
+        var threads = new RunnerOptions { IntraOpThreads = 2 };
+        // One sentence per feed for the channel statistics (no padding rows), batches of 16 for the Hessians.
+        var scales = ActivationAwareScales.Apply(model, sentences.Select(c => (IReadOnlyDictionary<string, DataValue>)TextBatch.Encode(tokenizer, new[] { c }).Inputs(names)), 0.25, threads);
+        var scaledFloat = ModelWriter.ToBytes(model);
+        var hessians = Int4Calibration.Hessians(model, sentences.Chunk(16).Select(c => (IReadOnlyDictionary<string, DataValue>)TextBatch.Encode(tokenizer, c).Inputs(names)), threads);
+        var pass = new MatMulNBitsQuantization(new Int4Options(32, Symmetric: false, Hessians: hessians));
+        pass.Run(model);
+        var (f, q) = pass.WeightBytes;
+        long inverseScales = scales.Values.Sum(s => 4L * s.Length);
+        var (floatMin, _, _) = Cosines(original, scaledFloat);
+        var (min, mean, tokens) = Cosines(original, ModelWriter.ToBytes(model));
+        TestContext.Out.WriteLine($"MiniLM int4 AWQ(0.25)+GPTQ asymmetric block 32: {scales.Count} scaled activations ({inverseScales:N0} bytes of 1/s), weights {f:N0} → {q + inverseScales:N0} bytes ({(double)f / (q + inverseScales):F2}×); token cosine min {min:F4}, mean {mean:F5} over {tokens} tokens (scaled float model: min {floatMin:F6})");
+        Assert.That(floatMin, Is.GreaterThan(0.99999), "the scaling itself is exact in float");
+        Assert.That((double)f / (q + inverseScales), Is.GreaterThanOrEqualTo(6.0));
+        Assert.That(pass.QuantizedNodes, Is.EqualTo(37));
+        Assert.That(mean, Is.GreaterThanOrEqualTo(0.987));
+        Assert.That(min, Is.GreaterThanOrEqualTo(0.95));
     }
 
     [TestCase(Fp16Target.Cpu)]

