@@ -18,4 +18,35 @@ public static class TokenCosine
         }
         return result.ToArray();
     }
+
+    /// <summary>
+    /// The cosine of every sentence's embedding, the mean over its real tokens (the mean pooling sentence-transformers
+    /// models such as all-MiniLM-L6-v2 apply; their final L2 normalization does not change a cosine).
+    /// </summary>
+    public static double[] PerSentence(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate, TextBatch batch)
+    {
+        int tokens = batch.Batch * batch.Length;
+        if (reference.Length != candidate.Length || reference.Length % tokens != 0)
+            throw new OnnxRevException($"embeddings of {reference.Length} and {candidate.Length} values do not fit {batch.Batch}×{batch.Length} tokens");
+        int hidden = reference.Length / tokens;
+        var result = new double[batch.Batch];
+        var a = new float[hidden];
+        var b = new float[hidden];
+        for (int s = 0; s < batch.Batch; s++)
+        {
+            Array.Clear(a);
+            Array.Clear(b);
+            for (int p = 0; p < batch.Length; p++)
+            {
+                int t = s * batch.Length + p;
+                if (batch.Mask[t] == 0) continue;
+                var ra = reference.Slice(t * hidden, hidden);
+                var rb = candidate.Slice(t * hidden, hidden);
+                for (int h = 0; h < hidden; h++) { a[h] += ra[h]; b[h] += rb[h]; }
+            }
+            // The mean's 1/count cancels in the cosine.
+            result[s] = VectorMath.Cosine(a, b);
+        }
+        return result;
+    }
 }

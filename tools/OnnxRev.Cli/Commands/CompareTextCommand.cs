@@ -15,7 +15,8 @@ internal sealed class CompareTextCommand : ICommand
         "Tokenizes the sentences (BERT uncased WordPiece, one per line), runs both encoders (inputs input_ids,\n" +
         "attention_mask, token_type_ids) in ONNX Runtime with its optimizations off, and compares their first\n" +
         "outputs token by token over the real (unpadded) tokens: mean, 1st percentile and smallest cosine. With\n" +
-        "--min-cosine, exits 1 when any real token falls below it.";
+        "--min-cosine, exits 1 when any real token falls below it. Also reports the sentence embeddings' cosine\n" +
+        "(each sentence's mean over its real tokens, the pooling of sentence-transformers models): mean and smallest.";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev compare-text .cache/models/all-MiniLM-L6-v2/model.onnx /tmp/minilm_lr.onnx --sentences models/data/sentences.txt --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt --lines 129-256 --min-cosine 0.95",
@@ -42,7 +43,7 @@ internal sealed class CompareTextCommand : ICommand
         var r = TextEncoderComparison.Compare(reference, candidate, vocab, sentences, min ?? 0.95, args.GetInt("batch", 16, min: 1),
             new RunnerOptions { OptimizationLevel = OptimizationLevel.None });
         output.Line(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Tokens} tokens of {r.Sentences} sentences: cosine mean {r.Mean:F4}, 1st percentile {r.P01:F4}, min {r.Min:F4}; {r.BelowThreshold} below {min ?? 0.95:G3}"));
+            $"{r.Tokens} tokens of {r.Sentences} sentences: cosine mean {r.Mean:F4}, 1st percentile {r.P01:F4}, min {r.Min:F4}; {r.BelowThreshold} below {min ?? 0.95:G3}; sentence embeddings (mean-pooled): mean {r.SentenceMean:F5}, min {r.SentenceMin:F5}"));
         var vocabulary = File.ReadAllLines(vocab);
         foreach (var (sentence, position, token, cosine) in r.Worst.Take(5))
             output.Detail(string.Create(CultureInfo.InvariantCulture, $"  cosine {cosine:F4}: sentence {sentence + 1}, position {position}, token '{(token < vocabulary.Length ? vocabulary[token] : "?")}'"));
@@ -50,6 +51,7 @@ internal sealed class CompareTextCommand : ICommand
         {
             ["reference"] = reference, ["candidate"] = candidate, ["sentences"] = r.Sentences, ["tokens"] = r.Tokens,
             ["mean_cosine"] = r.Mean, ["p01_cosine"] = r.P01, ["min_cosine"] = r.Min, ["below"] = r.BelowThreshold, ["ok"] = min is null || r.BelowThreshold == 0,
+            ["sentence_mean_cosine"] = r.SentenceMean, ["sentence_min_cosine"] = r.SentenceMin,
         });
         return min is not null && r.BelowThreshold > 0 ? 1 : 0;
     }
