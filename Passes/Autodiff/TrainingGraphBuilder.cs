@@ -103,48 +103,52 @@ public static class TrainingGraphBuilder
         var b = new GraphBuilder(g);
         var ops = new OpsetOps(b, (int)(model.OpsetVersion("") ?? 1), v => b.Initializer(Tensor.FromInt64s("", new long[] { v.Length }, v), "opt_axes"));
         var stateNames = options.Optimizer.StateNames;
-        var parameters = new List<TrainableParameter>();
-        if (options.Update == UpdatePlacement.Separate)
+        bool separate = options.Update == UpdatePlacement.Separate;
+        // Per parameter: the value the step graph outputs (its gradient, or its updated value), the names its optimizer
+        // states are kept under, and the updated states the step graph outputs (none with a separate update).
+        var rows = new List<(Value Param, Value Out, IReadOnlyList<string> States, IReadOnlyList<Value> StatesOut)>();
+        Model? update = null;
+        if (separate)
         {
             var grads = Optimizers.Clip(b, ops, options.Optimizer, result.Gradients.Select(x => x.Gradient).ToList());
-            g.Outputs.Clear();
-            g.OutputDeclarations.Clear();
-            AddOutput(model, loss.Loss, "loss");
-            var predictionOut = AddOutput(model, loss.Prediction, loss.Prediction.Name);
             for (int k = 0; k < grads.Count; k++)
             {
                 var p = result.Gradients[k].Parameter;
-                string gradOut = AddOutput(model, grads[k], p.Name + ".grad");
-                parameters.Add(new TrainableParameter(p.Name, initial[p], gradOut, stateNames.Select(s => Fresh(model, $"{p.Name}.{s}")).ToList(), Array.Empty<string>()));
+                rows.Add((p, grads[k], stateNames.Select(s => Fresh(model, $"{p.Name}.{s}")).ToList(), Array.Empty<Value>()));
             }
-            var update = Optimizers.UpdateModel(options.Optimizer);
-            new Cleanup.DeadCodeElimination().Run(model);
-            return new TrainingArtifacts(model, BuildEval(forward, options, trainable, originalOutputs), parameters, dataInputs, loss.Labels?.Name, "loss", predictionOut, options.Untie, lora, update);
+            update = Optimizers.UpdateModel(options.Optimizer);
         }
-        var lr = g.AddInput(new Value(Fresh(model, TrainingArtifacts.LrInput), Scalar()));
-        var step = g.AddInput(new Value(Fresh(model, TrainingArtifacts.StepInput), Scalar()));
-        var items = new List<(Value, Value, IReadOnlyList<Value>)>();
-        foreach (var (p, grad) in result.Gradients)
+        else
         {
-            var states = stateNames.Select(s => g.AddInput(new Value(Fresh(model, $"{p.Name}.{s}"), p.Type))).ToList();
-            items.Add((p, grad, states));
+            var lr = g.AddInput(new Value(Fresh(model, TrainingArtifacts.LrInput), Scalar()));
+            var step = g.AddInput(new Value(Fresh(model, TrainingArtifacts.StepInput), Scalar()));
+            var items = new List<(Value, Value, IReadOnlyList<Value>)>();
+            foreach (var (p, grad) in result.Gradients)
+            {
+                var states = stateNames.Select(s => g.AddInput(new Value(Fresh(model, $"{p.Name}.{s}"), p.Type))).ToList();
+                items.Add((p, grad, states));
+            }
+            var updates = Optimizers.Emit(b, ops, options.Optimizer, lr, step, items);
+            for (int k = 0; k < items.Count; k++)
+            {
+                var (p, _, states) = items[k];
+                rows.Add((p, updates[k].Param, states.Select(s => s.Name).ToList(), updates[k].States));
+            }
         }
-        var updates = Optimizers.Emit(b, ops, options.Optimizer, lr, step, items);
 
         g.Outputs.Clear();
         g.OutputDeclarations.Clear();
         AddOutput(model, loss.Loss, "loss");
         var prediction = AddOutput(model, loss.Prediction, loss.Prediction.Name);
-        for (int k = 0; k < items.Count; k++)
+        var parameters = new List<TrainableParameter>();
+        foreach (var (p, output, states, statesOut) in rows)
         {
-            var (p, _, states) = items[k];
-            var (newP, newStates) = updates[k];
-            string outName = AddOutput(model, newP, p.Name + ".out");
-            var stateOut = newStates.Select((s, i) => AddOutput(model, s, states[i].Name + ".out")).ToList();
-            parameters.Add(new TrainableParameter(p.Name, initial[p], outName, states.Select(s => s.Name).ToList(), stateOut));
+            string outName = AddOutput(model, output, p.Name + (separate ? ".grad" : ".out"));
+            var stateOut = statesOut.Select((s, i) => AddOutput(model, s, states[i] + ".out")).ToList();
+            parameters.Add(new TrainableParameter(p.Name, initial[p], outName, states, stateOut));
         }
         new Cleanup.DeadCodeElimination().Run(model);
-        return new TrainingArtifacts(model, BuildEval(forward, options, trainable, originalOutputs), parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie, lora);
+        return new TrainingArtifacts(model, BuildEval(forward, options, trainable, originalOutputs), parameters, dataInputs, loss.Labels?.Name, "loss", prediction, options.Untie, lora, update);
     }
 
     /// <summary>The original forward with the trainable parameters (or LoRA adapters) as inputs.</summary>

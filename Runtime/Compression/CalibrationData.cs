@@ -32,8 +32,7 @@ public static class CalibrationData
     private static IEnumerable<IReadOnlyDictionary<string, DataValue>> TextSamples(string path, string vocab, OrtRunner runner, int limit)
     {
         var tokenizer = Text.WordPieceTokenizer.FromFile(vocab);
-        var sentences = File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).Take(limit).ToList();
-        if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{path}' has no sentences");
+        var sentences = SentenceSet.First(path, limit);
         var names = runner.Inputs.Select(i => i.Name).ToList();
         foreach (var s in sentences)
         {

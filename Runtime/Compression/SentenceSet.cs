@@ -22,4 +22,13 @@ public static class SentenceSet
         if (result.Count == 0) throw new OnnxRevException($"'{path}' has no sentences in lines {first}-{last}");
         return result;
     }
+
+    /// <summary>The first <paramref name="limit"/> non-empty lines of a calibration file (trimmed); at least one.</summary>
+    public static List<string> First(string path, int limit)
+    {
+        if (!File.Exists(path)) throw new OnnxRevException($"calibration file '{path}' does not exist");
+        var sentences = File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).Take(limit).ToList();
+        if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{path}' has no sentences");
+        return sentences;
+    }
 }

@@ -7,9 +7,7 @@ public static class TokenCosine
     public static double[] PerToken(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate, TextBatch batch)
     {
         int tokens = batch.Batch * batch.Length;
-        if (reference.Length != candidate.Length || reference.Length % tokens != 0)
-            throw new OnnxRevException($"embeddings of {reference.Length} and {candidate.Length} values do not fit {batch.Batch}×{batch.Length} tokens");
-        int hidden = reference.Length / tokens;
+        int hidden = Hidden(reference, candidate, batch);
         var result = new List<double>(batch.ValidTokens);
         for (int t = 0; t < tokens; t++)
         {
@@ -25,10 +23,7 @@ public static class TokenCosine
     /// </summary>
     public static double[] PerSentence(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate, TextBatch batch)
     {
-        int tokens = batch.Batch * batch.Length;
-        if (reference.Length != candidate.Length || reference.Length % tokens != 0)
-            throw new OnnxRevException($"embeddings of {reference.Length} and {candidate.Length} values do not fit {batch.Batch}×{batch.Length} tokens");
-        int hidden = reference.Length / tokens;
+        int hidden = Hidden(reference, candidate, batch);
         var result = new double[batch.Batch];
         var a = new float[hidden];
         var b = new float[hidden];
@@ -48,5 +43,14 @@ public static class TokenCosine
             result[s] = VectorMath.Cosine(a, b);
         }
         return result;
+    }
+
+    /// <summary>The hidden size both outputs [batch, length, hidden] share; an error when they do not fit the batch.</summary>
+    private static int Hidden(ReadOnlySpan<float> reference, ReadOnlySpan<float> candidate, TextBatch batch)
+    {
+        int tokens = batch.Batch * batch.Length;
+        if (reference.Length != candidate.Length || reference.Length % tokens != 0)
+            throw new OnnxRevException($"embeddings of {reference.Length} and {candidate.Length} values do not fit {batch.Batch}×{batch.Length} tokens");
+        return reference.Length / tokens;
     }
 }

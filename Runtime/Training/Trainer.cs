@@ -93,9 +93,8 @@ public sealed class Trainer : IDisposable
         foreach (var p in artifacts.Parameters)
         {
             var dims = p.Initial.Dims.ToArray();
-            _current[p.Name] = Native(dims, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p.Initial.ReadRawBytes()));
-            foreach (var s in p.StateInputs) _current[s] = Native(dims, ReadOnlySpan<float>.Empty);
-            if (options.Runner.Device == ExecutionDevice.Cuda) foreach (var n in p.StateInputs.Prepend(p.Name)) _onHost.Add(_current[n]);
+            _current[p.Name] = Resident(dims, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(p.Initial.ReadRawBytes()));
+            foreach (var s in p.StateInputs) _current[s] = Resident(dims, ReadOnlySpan<float>.Empty);
             // With a separate update, the gradients are written into buffers of their own, allocated once.
             if (_update is not null) _grads[p.Name] = OrtValue.CreateAllocatedTensorValue(_allocator, Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float, dims);
         }
@@ -132,6 +131,17 @@ public sealed class Trainer : IDisposable
         return value;
     }
 
+    /// <summary>
+    /// <see cref="Native"/>, remembered as host memory when the step runs on a GPU: such a value is dropped, not kept as
+    /// a spare, once the update has replaced it with one in device memory.
+    /// </summary>
+    private OrtValue Resident(long[] dims, ReadOnlySpan<float> data)
+    {
+        var value = Native(dims, data);
+        if (_o.Runner.Device == ExecutionDevice.Cuda) _onHost.Add(value);
+        return value;
+    }
+
     /// <summary>Completed optimizer steps.</summary>
     public long StepCount { get; private set; }
 
@@ -154,7 +164,7 @@ public sealed class Trainer : IDisposable
         using var lr = OrtValue.CreateTensorValueFromMemory(new[] { (float)_o.LearningRate }, Array.Empty<long>());
         using var step = OrtValue.CreateTensorValueFromMemory(new[] { (float)(StepCount + 1) }, Array.Empty<long>());
         using var runOptions = new RunOptions();
-        double loss = _update is null ? StepInGraph(_step.Session, runOptions, f, l, lr, step) : StepSeparate(_step.Session, runOptions, f, l, lr, step);
+        double loss = RunStep(runOptions, f, l, lr, step);
         if (!double.IsFinite(loss)) throw new TrainingDivergedException($"the loss became {loss} at step {StepCount + 1}; nothing was updated");
         StepCount++;
         return loss;
@@ -181,7 +191,6 @@ public sealed class Trainer : IDisposable
         using var lrValue = OrtValue.CreateTensorValueFromMemory(lr, Array.Empty<long>());
         using var stepValue = OrtValue.CreateTensorValueFromMemory(stepNo, Array.Empty<long>());
         using var runOptions = new RunOptions();
-        var session = _step.Session;
         var epochLosses = new List<double>();
         double lossSum = 0, lastLoss = double.NaN;
         int lossCount = 0;
@@ -199,9 +208,7 @@ public sealed class Trainer : IDisposable
             }
             lr[0] = (float)LearningRate(StepCount, total);
             stepNo[0] = StepCount + 1;
-            double loss = _update is null
-                ? StepInGraph(session, runOptions, features, labels, lrValue, stepValue)
-                : StepSeparate(session, runOptions, features, labels, lrValue, stepValue);
+            double loss = RunStep(runOptions, features, labels, lrValue, stepValue);
             if (!double.IsFinite(loss))
                 throw new TrainingDivergedException($"the loss became {loss} at step {StepCount + 1} (epoch {batch.Epoch + 1}, batch {batch.Index + 1}); training stopped" +
                     (_o.CheckpointDir is null ? "" : $", the last good checkpoint in '{_o.CheckpointDir}' is intact") + "; lower the learning rate or clip gradients (--clip-norm)");
@@ -219,9 +226,15 @@ public sealed class Trainer : IDisposable
         return new TrainResult(StepCount, (int)Math.Ceiling((double)StepCount / it.BatchesPerEpoch), lastLoss, epochLosses, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>One training step on the bound batch; returns the loss (nothing is updated when it is not finite).</summary>
+    private double RunStep(RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue) => _update is null
+        ? StepInGraph(runOptions, features, labels, lrValue, stepValue)
+        : StepSeparate(runOptions, features, labels, lrValue, stepValue);
+
     /// <summary>One step of a graph that updates in itself: the updated values (outputs bound to the device) replace the current ones.</summary>
-    private double StepInGraph(InferenceSession session, RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
+    private double StepInGraph(RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
     {
+        var session = _step.Session;
         using var binding = session.CreateIoBinding();
         binding.BindInput(_dataInput, features);
         if (_labelsInput is not null) binding.BindInput(_labelsInput, labels);
@@ -265,8 +278,9 @@ public sealed class Trainer : IDisposable
     /// and the old buffers become the spares for the next parameter of that shape. So a step holds one spare set per
     /// distinct shape, not a second copy of everything. Nothing changes before the loss is known to be finite.
     /// </summary>
-    private double StepSeparate(InferenceSession session, RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
+    private double StepSeparate(RunOptions runOptions, OrtValue features, OrtValue labels, OrtValue lrValue, OrtValue stepValue)
     {
+        var session = _step.Session;
         double loss;
         using (var binding = session.CreateIoBinding())
         {
@@ -342,7 +356,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Host copies of the current parameter (and state) values, by name.</summary>
     public Dictionary<string, TensorProto> Snapshot(bool includeStates)
     {
-        var names = _slots.SelectMany(p => includeStates ? p.StateInputs.Prepend(p.Name) : new[] { p.Name });
+        var names = _slots.SelectMany(p => includeStates ? p.Buffers : new[] { p.Name });
         var result = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
         foreach (var name in names)
         {
@@ -404,8 +418,7 @@ public sealed class Trainer : IDisposable
                 throw new OnnxRevException($"checkpoint tensor '{name}' has shape [{string.Join(",", dims)}], which does not fit the model");
             _onHost.Remove(_current[name]);
             _current[name].Dispose();
-            _current[name] = Native(dims, data);
-            if (_o.Runner.Device == ExecutionDevice.Cuda) _onHost.Add(_current[name]);
+            _current[name] = Resident(dims, data);
         }
         StepCount = c.Step;
         return new BatchPosition(c.Epoch, c.Batch);

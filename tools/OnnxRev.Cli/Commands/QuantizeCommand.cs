@@ -147,8 +147,7 @@ internal sealed class QuantizeCommand : ICommand
         if (cosineFloor is double cf)
         {
             var tokenizer = Runtime.Text.WordPieceTokenizer.FromFile(args.Get("vocab")!);
-            var sentences = File.ReadLines(args.Get("calibration")!).Select(l => l.Trim()).Where(l => l.Length > 0).Take(args.Has("calibration-samples") ? samples : 128).ToList();
-            if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{args.Get("calibration")}' has no sentences");
+            var sentences = Runtime.Compression.SentenceSet.First(args.Get("calibration")!, args.Has("calibration-samples") ? samples : 128);
             var probe = new TokenCosineProbe(quantizer.PreparedFloat, tokenizer, sentences);
             var mixed = MixedActivationPlan.Choose(quantizer, probe.MinCosine, cf);
             quantized = mixed.Result;
@@ -220,8 +219,7 @@ internal sealed class QuantizeCommand : ICommand
         foreach (var needed in new[] { "input_ids", "attention_mask" })
             if (!names.Contains(needed)) throw new OnnxRevException($"--mode int4 --calibration with sentences needs a text encoder with input '{needed}'; this model's inputs are {string.Join(", ", names)}");
         var tokenizer = Runtime.Text.WordPieceTokenizer.FromFile(args.Get("vocab")!);
-        var sentences = File.ReadLines(args.Get("calibration")!).Select(l => l.Trim()).Where(l => l.Length > 0).Take(samples).ToList();
-        if (sentences.Count == 0) throw new OnnxRevException($"calibration file '{args.Get("calibration")}' has no sentences");
+        var sentences = Runtime.Compression.SentenceSet.First(args.Get("calibration")!, samples);
         var runner = new RunnerOptions();
         IReadOnlyDictionary<string, DataValue> Feed(IReadOnlyList<string> batch) => Runtime.Text.TextBatch.Encode(tokenizer, batch).Inputs(names);
         output.Line($"calibrating int4 on {sentences.Count} sentences: {(alpha > 0 ? $"activation-aware scales (α {alpha.ToString(CultureInfo.InvariantCulture)}), " : "")}GPTQ Hessians…");
