@@ -15,10 +15,12 @@ namespace OnnxRev.Passes.Quantization;
 /// multiplies (Runtime's Int4Calibration collects them); weights with one are quantized by <see cref="Gptq"/>, others by rounding.</param>
 /// <param name="PerWeight">Optional per-weight format (weight name → bits 4 or 8 and block size) overriding 4 bits and
 /// <paramref name="BlockSize"/>: a mixed plan such as <c>Int4MixedPlan</c> chooses.</param>
+/// <param name="Only">When set, only these weights (by name) are quantized; every other stays float.</param>
 /// <param name="HalfScales">Store the block scales as float16 (read through a Cast to float, which ONNX Runtime folds at load):
 /// 2 bytes per block instead of 4, so block 16 costs 5.25 bits per weight (asymmetric) instead of 6.25.</param>
 public sealed record Int4Options(int BlockSize = 32, bool Symmetric = true, int AccuracyLevel = 0, IReadOnlyCollection<string>? KeepFloat = null,
-    IReadOnlyDictionary<string, double[]>? Hessians = null, bool HalfScales = false, IReadOnlyDictionary<string, WeightFormat>? PerWeight = null);
+    IReadOnlyDictionary<string, double[]>? Hessians = null, bool HalfScales = false, IReadOnlyDictionary<string, WeightFormat>? PerWeight = null,
+    IReadOnlyCollection<string>? Only = null);
 
 /// <summary>How one weight is stored by MatMulNBits: bits per code (4 or 8) and weights per block along K.</summary>
 /// <param name="Bits">4 or 8.</param>
@@ -77,7 +79,7 @@ public sealed class MatMulNBitsQuantization : IPass
             foreach (var node in graph.Nodes.ToList())
             {
                 if (!node.IsStandardDomain || node.OpType is not ("MatMul" or "Gemm") || QuantizationGraph.Kept(node, keep)) continue;
-                if (node.Inputs.Count < 2 || node.Inputs[0] is not { } a || node.Inputs[1] is not { } w || keep.Contains(w.Name)) continue;
+                if (node.Inputs.Count < 2 || node.Inputs[0] is not { } a || node.Inputs[1] is not { } w || keep.Contains(w.Name) || (_o.Only is not null && !_o.Only.Contains(w.Name))) continue;
                 if (QuantizationGraph.ConstantFloat(w) is not { } t || t.Dims.Count != 2) continue;
                 if (a.ElementType is not (0 or (int)DT.Float) || a.Shape is { Length: < 2 }) continue;
                 bool gemm = node.OpType == "Gemm";

@@ -19,8 +19,13 @@ public sealed record WeightOption(string Weight, WeightFormat Format, long Bytes
 /// <param name="PredictedCost">Sum of the chosen options' measured costs (the additive model the choice minimizes).</param>
 /// <param name="Options">Every measured option, by weight.</param>
 /// <param name="Evaluations">Candidate models run.</param>
+/// <param name="MeasuredCost">Mean (1 − cosine) of the returned plan, measured with every weight quantized.</param>
+/// <param name="UniformFormat">The single format with the least predicted damage that also fits (null when none does).</param>
+/// <param name="UniformCost">Its measured mean (1 − cosine), NaN when not measured (none fits, or the plan already is uniform).</param>
+/// <param name="KeptUniform">The uniform format measured better than the mixed plan and was returned instead.</param>
 public sealed record MixedBitResult(IReadOnlyDictionary<string, WeightFormat> Plan, long FloatBytes, long BudgetBytes, long PlanBytes, double PredictedCost,
-    IReadOnlyList<WeightOption> Options, int Evaluations);
+    IReadOnlyList<WeightOption> Options, int Evaluations, double MeasuredCost = double.NaN, WeightFormat? UniformFormat = null, double UniformCost = double.NaN,
+    bool KeptUniform = false);
 
 /// <summary>
 /// Mixed-precision weight-only quantization under a size budget: every MatMul/Gemm weight gets one format from a menu
@@ -30,7 +35,8 @@ public sealed record MixedBitResult(IReadOnlyDictionary<string, WeightFormat> Pl
 /// (1 − cosine) per token — and the damages are taken as additive, as in mixed-precision allocation by measured
 /// sensitivity (HAWQ-style). The multiple-choice knapsack is solved by a Lagrangian: each weight takes the format
 /// minimizing cost + λ·bytes, λ bisected to the smallest value that fits; the budget left over is then spent greedily
-/// on the upgrades with the best cost saved per byte.
+/// on the upgrades with the best cost saved per byte. Since damages compound rather than add, the whole plan is then
+/// measured against the best single format that fits, and the better of the two is returned.
 /// </summary>
 public static class Int4MixedPlan
 {
@@ -58,9 +64,8 @@ public static class Int4MixedPlan
             foreach (var f in menu)
             {
                 var candidate = Clone(model);
-                var keep = weights.Where(o => o != w).ToHashSet(StringComparer.Ordinal);
-                var pass = new MatMulNBitsQuantization(new Int4Options(f.BlockSize, symmetric, KeepFloat: keep, Hessians: hessians,
-                    HalfScales: halfScales, PerWeight: new Dictionary<string, WeightFormat> { [w] = f }));
+                var pass = new MatMulNBitsQuantization(new Int4Options(f.BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales,
+                    PerWeight: new Dictionary<string, WeightFormat> { [w] = f }, Only: new[] { w }));
                 pass.Run(candidate);
                 if (pass.QuantizedNodes == 0) break;   // not a weight the pass quantizes (shape, layout): left out of the plan
                 if (f == menu[0]) floatBytes += pass.WeightBytes.FloatBytes;
@@ -98,7 +103,38 @@ public static class Int4MixedPlan
             if (best.Option is null) break;
             plan[best.Option.Weight] = best.Option;
         }
-        return new MixedBitResult(plan.ToDictionary(kv => kv.Key, kv => kv.Value.Format), floatBytes, budgetBytes, Total(plan), plan.Values.Sum(o => o.Cost), options, evaluations);
+        var chosen = plan.ToDictionary(kv => kv.Key, kv => kv.Value.Format);
+
+        // The additive model ignores how errors compound: measure the whole plan against the best single format that
+        // also fits (least predicted damage) and keep whichever measures better.
+        double Measure(IReadOnlyDictionary<string, WeightFormat> formats)
+        {
+            var m = Clone(model);
+            new MatMulNBitsQuantization(new Int4Options(menu[0].BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales,
+                PerWeight: formats, Only: formats.Keys.ToList())).Run(m);
+            evaluations++;
+            return cosines(ModelWriter.ToBytes(m)).Average(x => 1 - x);
+        }
+        double planCost = Measure(chosen);
+        var uniform = menu.Where(f => byWeight.Values.All(l => l.Any(o => o.Format == f)))
+            .Select(f => (Format: f, Bytes: byWeight.Values.Sum(l => l.First(o => o.Format == f).Bytes), Cost: byWeight.Values.Sum(l => l.First(o => o.Format == f).Cost)))
+            .Where(u => u.Bytes <= budgetBytes).OrderBy(u => u.Cost).FirstOrDefault();
+        double uniformCost = double.NaN;
+        bool keptUniform = false;
+        if (uniform.Format is not null && chosen.Values.Any(f => f != uniform.Format))
+        {
+            var all = byWeight.Keys.ToDictionary(w => w, _ => uniform.Format);
+            uniformCost = Measure(all);
+            log?.Invoke($"  whole plan: mean 1 − cos {planCost:E3}; all {uniform.Format}: {uniformCost:E3}");
+            if (uniformCost < planCost)
+            {
+                chosen = all;
+                keptUniform = true;
+            }
+        }
+        long chosenBytes = chosen.Sum(kv => byWeight[kv.Key].First(o => o.Format == kv.Value).Bytes);
+        return new MixedBitResult(chosen, floatBytes, budgetBytes, chosenBytes, plan.Values.Sum(o => o.Cost), options, evaluations,
+            keptUniform ? uniformCost : planCost, uniform.Format, uniformCost, keptUniform);
     }
 
     private static Model Clone(Model model) => ModelReader.FromProto(ModelWriter.ToProto(model), model.BaseDirectory, "mixed-precision candidate");

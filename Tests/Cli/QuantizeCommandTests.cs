@@ -113,6 +113,41 @@ public class QuantizeCommandTests
         Assert.That(c.SentenceMin, Is.GreaterThanOrEqualTo(0.965));
     }
 
+    /// <summary>
+    /// int4 with a size target: per-weight formats (4-bit blocks 64/32/16, 8-bit) chosen by measured damage on 64 of 128
+    /// calibration sentences, float16 scales. The MatMul weights must be ≥ 6× smaller, the plan must mix formats, use
+    /// 8 bits where it matters and measure better on the calibration tokens than uniform 4-bit blocks of 16 (the best
+    /// uniform format within 6×), and on 32 held-out sentences it must beat that uniform model calibrated the same way.
+    /// </summary>
+    [Test, Category("Slow")]
+    public void Int4WithATargetCompressionMixesFormatsWithinTheSize()
+    {
+        string sentences = Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt");
+        string mixed = Path.Combine(_dir, "q4mixed.onnx"), uniform = Path.Combine(_dir, "q4b16.onnx");
+        var common = new[] { "quantize", PackageModels.MiniLm, "--mode", "int4", "--asymmetric", "--half-scales", "--calibration", sentences, "--calibration-samples", "128",
+            "--vocab", PackageModels.MiniLmVocab, "--json" };
+        var r = CliRunner.Run(common.Concat(new[] { "--target-compression", "6", "-o", mixed }).ToArray());
+        Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        double ratio = (double)r.Json["matmul_weight_bytes_before"]! / (double)r.Json["matmul_weight_bytes_after"]!;
+        var plan = r.Json["plan"]!.AsObject().Select(kv => (string)kv.Value!).ToList();
+        TestContext.Out.WriteLine($"plan: {string.Join(", ", plan.GroupBy(p => p).OrderBy(g => g.Key).Select(g => $"{g.Count()} × {g.Key}"))}; {ratio:F3}× smaller");
+        Assert.That(plan, Has.Count.EqualTo(37));
+        Assert.That(ratio, Is.GreaterThanOrEqualTo(6.0));
+        Assert.That(plan, Does.Contain("8-bit/64"));
+        Assert.That(plan.Distinct().Count(), Is.GreaterThanOrEqualTo(3));
+        Assert.That((bool)r.Json["plan_is_uniform"]!, Is.False);
+        Assert.That((double)r.Json["plan_damage"]!, Is.LessThan((double)r.Json["uniform_damage"]!));
+        var u = CliRunner.Run(common.Concat(new[] { "--block-size", "16", "-o", uniform }).ToArray());
+        Assert.That(u.ExitCode, Is.EqualTo(0), u.Stderr);
+        Assert.That((double)u.Json["matmul_weight_bytes_before"]! / (double)u.Json["matmul_weight_bytes_after"]!, Is.GreaterThanOrEqualTo(6.0));
+        var eval = File.ReadLines(Path.Combine(RepoPaths.Root, "models", "data", "sentences.txt")).Take(32).ToList();
+        var cm = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, mixed, PackageModels.MiniLmVocab, eval);
+        var cu = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, uniform, PackageModels.MiniLmVocab, eval);
+        TestContext.Out.WriteLine($"32 held-out sentences: mixed tokens mean {cm.Mean:F4} min {cm.Min:F4}, sentences min {cm.SentenceMin:F5}; " +
+                                  $"uniform 4-bit/16 tokens mean {cu.Mean:F4} min {cu.Min:F4}, sentences min {cu.SentenceMin:F5}");
+        Assert.That(cm.Mean, Is.GreaterThan(cu.Mean));
+    }
+
     [Test]
     public void Int4CalibrationOnAModelWithoutTextInputsIsRefused()
     {
@@ -158,6 +193,11 @@ public class QuantizeCommandTests
     [TestCase("--mode", "dynamic", "--asymmetric")]                                  // asymmetric is int4-only
     [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--awq-alpha", "2")]
     [TestCase("--mode", "int4", "--calibration", "/nonexistent.txt", "--vocab", "/nonexistent.txt")]
+    [TestCase("--mode", "int4", "--target-compression", "6")]                        // the plan needs calibration sentences
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--target-compression", "6", "--block-size", "16")]
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--target-compression", "1")]
+    [TestCase("--mode", "dynamic", "--half-scales")]                                 // half scales are int4-only
+    [TestCase("--mode", "int4", "--block-size", "24")]
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

@@ -41,8 +41,8 @@ public class Int4MixedPlanTests
             return new[] { 1 - damage, 1 - damage };
         }
         var result = Int4MixedPlan.Choose(model, weights, null, Int4MixedPlan.DefaultMenu, symmetric: false, halfScales: true, targetCompression: 6, extraBytes: 1000, Score);
-        Assert.That(result.Evaluations, Is.EqualTo(12), "each weight alone in each of the 4 formats");
-        Assert.That(scored, Is.EqualTo(12));
+        Assert.That(result.Evaluations, Is.EqualTo(14), "each weight alone in each of the 4 formats, then the whole plan and the best uniform format");
+        Assert.That(scored, Is.EqualTo(14));
         Assert.That(result.FloatBytes, Is.EqualTo(4L * (784 * 300 + 300 * 100 + 100 * 10)));
         Assert.That(result.BudgetBytes, Is.EqualTo(result.FloatBytes / 6 - 1000));
         foreach (var o in result.Options)
@@ -58,6 +58,12 @@ public class Int4MixedPlanTests
         Assert.That(result.PlanBytes, Is.LessThanOrEqualTo(result.BudgetBytes));
         Assert.That(result.PredictedCost, Is.EqualTo(bestCost).Within(1e-15), "the plan is the best one that fits");
         Assert.That(result.Plan[weights[1]], Is.EqualTo(new WeightFormat(8, 64)), "the most sensitive weight gets 8 bits");
+        Assert.That(result.KeptUniform, Is.False);
+        Assert.That(result.MeasuredCost, Is.EqualTo(result.PredictedCost).Within(1e-12), "this scorer is additive");
+        var uniformFits = Int4MixedPlan.DefaultMenu.Where(f => result.Options.Where(o => o.Format == f).Sum(o => o.Bytes) <= result.BudgetBytes).ToList();
+        var bestUniform = uniformFits.MinBy(f => result.Options.Where(o => o.Format == f).Sum(o => o.Cost))!;
+        Assert.That(result.UniformFormat, Is.EqualTo(bestUniform));
+        Assert.That(result.UniformCost, Is.EqualTo(result.Options.Where(o => o.Format == bestUniform).Sum(o => o.Cost)).Within(1e-12));
         TestContext.Out.WriteLine($"plan: {string.Join(", ", weights.Select(w => $"{w} {result.Plan[w]}"))}; {result.PlanBytes:N0} of {result.BudgetBytes:N0} bytes");
 
         // The plan as the int4 pass writes it: exactly these formats, within the size.
@@ -65,6 +71,30 @@ public class Int4MixedPlanTests
         pass.Run(model);
         Assert.That(pass.WeightBytes.QuantizedBytes, Is.EqualTo(result.PlanBytes));
         Assert.That(1 - Score(ModelWriter.ToBytes(model))[0], Is.EqualTo(result.PredictedCost).Within(1e-12));
+    }
+
+    /// <summary>When damages compound so that the mixed plan measures worse than one format everywhere, that uniform plan is returned.</summary>
+    [Test]
+    public void AUniformPlanThatMeasuresBetterWins()
+    {
+        var model = ModelReader.Load(Zoo);
+        var weights = model.Graph.Nodes.Where(n => n.OpType is "MatMul" or "Gemm").Select(n => n.Inputs[1]!.Name).ToList();
+        var sensitivity = new Dictionary<string, double> { [weights[0]] = 1, [weights[1]] = 10, [weights[2]] = 5 };
+        double[] Score(byte[] bytes)
+        {
+            var m = ModelReader.Load(bytes);
+            var formats = m.Graph.Nodes.Where(n => n.OpType == "MatMulNBits")
+                .Select(n => (W: weights.Single(x => n.Inputs[1]!.Name.StartsWith(x + "_q", StringComparison.Ordinal)),
+                    F: new WeightFormat((int)n.Attributes.GetInt("bits", 0), (int)n.Attributes.GetInt("block_size", 0)))).ToList();
+            double damage = formats.Sum(x => 1e-4 * sensitivity[x.W] * Damage[x.F]);
+            if (formats.Select(x => x.F).Distinct().Count() > 1) damage += 1;   // mixing formats costs far more than predicted
+            return new[] { 1 - damage };
+        }
+        var result = Int4MixedPlan.Choose(model, weights, null, Int4MixedPlan.DefaultMenu, false, true, 6, 0, Score);
+        Assert.That(result.KeptUniform, Is.True);
+        Assert.That(result.Plan.Values.Distinct().Single(), Is.EqualTo(result.UniformFormat));
+        Assert.That(result.MeasuredCost, Is.EqualTo(result.UniformCost));
+        Assert.That(result.PlanBytes, Is.LessThanOrEqualTo(result.BudgetBytes));
     }
 
     [Test]

