@@ -75,7 +75,7 @@ internal static class OrtLowRankRefit
     }
 
     /// <summary>Σ over the samples of X̃ᵀX̃, X̃ᵀX and XᵀX for the value <paramref name="input"/> (rows = every position, k features).</summary>
-    private static (double[] Saa, double[] Sab, double[] Sbb) Moments(Model compressed, OrtRunner originalRunner, List<IReadOnlyDictionary<string, DataValue>> samples, string input, int k, RunnerOptions options)
+    internal static (double[] Saa, double[] Sab, double[] Sbb) Moments(Model compressed, OrtRunner originalRunner, List<IReadOnlyDictionary<string, DataValue>> samples, string input, int k, RunnerOptions options)
     {
         var probe = ModelReader.FromProto(ModelWriter.ToProto(compressed), compressed.BaseDirectory, "refit probe");
         var pg = probe.Graph;
