@@ -225,6 +225,7 @@ public class QuantizeCommandTests
     [TestCase("--mode", "dynamic", "--half-scales")]                                 // half scales are int4-only
     [TestCase("--mode", "int4", "--block-size", "24")]
     [TestCase("--mode", "int4", "--error-feedback")]                                 // feedback needs calibration sentences
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--feedback-ridge", "0.1")]   // ridge only with --error-feedback
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

@@ -65,6 +65,7 @@ internal sealed class QuantizeCommand : ICommand
         new("block-size", "int4: weights per block along K: 16, 32 (default), 64, 128 or 256", ValueName: "B"),
         new("half-scales", "int4: store the block scales as float16 (2 bytes per block instead of 4)", TakesValue: false),
         new("error-feedback", "int4 with --calibration: GPTQ with error feedback across layers — each layer fitted to the float model's output from the inputs the model quantized so far gives it", TakesValue: false),
+        new("feedback-ridge", "int4 with --error-feedback: ridge λ of the feedback fit, as a fraction of the input Hessian's mean diagonal (default 0.01)", ValueName: "R"),
         new("target-compression", "int4 with --calibration: mixed precision — each MatMul weight gets 4-bit blocks of 64/32/16 or 8-bit, chosen by measured damage, so that the MatMul weights are at least R× smaller than float32", ValueName: "R"),
         new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
         new("cosine-floor", "dynamic, text encoders: keep the exact per-token form only on the MatMuls needed so that every calibration token stays within this cosine of float", ValueName: "F"),
@@ -96,10 +97,12 @@ internal sealed class QuantizeCommand : ICommand
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
             if (args.Has(staticOnly) && !isStatic && !((cosineFloor is not null || int4Calibrated) && staticOnly is "calibration" or "calibration-samples"))
                 throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? ", with --cosine-floor or with --mode int4" : "")}");
-        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback" })
+        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback", "feedback-ridge" })
             if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
         if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("error-feedback") && !int4Calibrated) throw new UsageException("option '--error-feedback' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("feedback-ridge") && !args.Has("error-feedback")) throw new UsageException("option '--feedback-ridge' applies only with --error-feedback");
+        args.GetDouble("feedback-ridge", 0.01, min: 0);   // checked here, before anything runs
         if (args.Has("target-compression") && !int4Calibrated) throw new UsageException("option '--target-compression' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("target-compression") && args.GetDouble("target-compression", 6, min: 0) <= 1)
             throw new UsageException($"option '--target-compression' is a size ratio above 1 (6 = six times smaller), got '{args.Get("target-compression")}'");
@@ -267,7 +270,8 @@ internal sealed class QuantizeCommand : ICommand
         {
             output.Line($"GPTQ with error feedback across layers on {sentences.Count} sentences…");
             var feedback = SequentialGptq.Apply(model, sentences.Select(s => Feed(new[] { s })).ToList(),
-                w => keep.Contains(w) ? null : perWeight is null ? new WeightFormat(4, blockSize) : perWeight.GetValueOrDefault(w), symmetric, half, log: output.Detail);
+                w => keep.Contains(w) ? null : perWeight is null ? new WeightFormat(4, blockSize) : perWeight.GetValueOrDefault(w), symmetric, half,
+                args.GetDouble("feedback-ridge", 0.01, min: 0), output.Detail);
             foreach (var (w, h) in feedback) hessians[w] = h;
             result["error_feedback_layers"] = feedback.Count;
         }
