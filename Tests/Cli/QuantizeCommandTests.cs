@@ -149,9 +149,11 @@ public class QuantizeCommandTests
     }
 
     /// <summary>
-    /// int4 GPTQ with error feedback across layers (32 calibration sentences, 4-bit blocks of 16, float16 scales): every
-    /// MatMul weight takes part, the size is that of plain GPTQ, and on 32 held-out sentences it beats plain GPTQ
-    /// calibrated on the same sentences.
+    /// int4 GPTQ with error feedback across layers (512 calibration sentences, 4-bit blocks of 16, float16 scales): every
+    /// MatMul weight takes part, the size is that of plain GPTQ, and on all 256 evaluation sentences it beats plain GPTQ
+    /// calibrated on the same sentences in mean and worst token (documented: 0.9933 / 0.9784 against 0.9926 / 0.9626).
+    /// With 32 sentences it does worse (overfits, which the command warns about): that warning is checked too.
+    /// About 10 minutes on 2 cores.
     /// </summary>
     [Test, Category("Slow")]
     public void Int4ErrorFeedbackBeatsPlainGptq()
@@ -159,19 +161,24 @@ public class QuantizeCommandTests
         string sentences = Path.Combine(RepoPaths.Root, "models", "data", "calibration_sentences.txt");
         string withFeedback = Path.Combine(_dir, "q4fb.onnx"), plain = Path.Combine(_dir, "q4plain.onnx");
         var common = new[] { "quantize", PackageModels.MiniLm, "--mode", "int4", "--asymmetric", "--half-scales", "--block-size", "16", "--calibration", sentences,
-            "--calibration-samples", "32", "--vocab", PackageModels.MiniLmVocab, "--json" };
-        var r = CliRunner.Run(common.Concat(new[] { "--error-feedback", "-o", withFeedback }).ToArray());
+            "--vocab", PackageModels.MiniLmVocab, "--json" };
+        var r = CliRunner.Run(common.Concat(new[] { "--calibration-samples", "512", "--error-feedback", "-o", withFeedback }).ToArray());
         Assert.That(r.ExitCode, Is.EqualTo(0), r.Stderr);
+        Assert.That(r.Stderr, Does.Not.Contain("warning"));
         Assert.That((int)r.Json["error_feedback_layers"]!, Is.EqualTo(37), "every MatMul/Gemm weight (6 × 6 + the pooler)");
-        var p = CliRunner.Run(common.Concat(new[] { "-o", plain }).ToArray());
+        var p = CliRunner.Run(common.Concat(new[] { "--calibration-samples", "512", "-o", plain }).ToArray());
         Assert.That(p.ExitCode, Is.EqualTo(0), p.Stderr);
         Assert.That((long)r.Json["matmul_weight_bytes_after"]!, Is.EqualTo((long)p.Json["matmul_weight_bytes_after"]!));
-        var eval = File.ReadLines(Path.Combine(RepoPaths.Root, "models", "data", "sentences.txt")).Take(32).ToList();
+        var eval = File.ReadLines(Path.Combine(RepoPaths.Root, "models", "data", "sentences.txt")).ToList();
         var cf = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, withFeedback, PackageModels.MiniLmVocab, eval);
         var cp = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, plain, PackageModels.MiniLmVocab, eval);
-        TestContext.Out.WriteLine($"32 held-out sentences: feedback tokens mean {cf.Mean:F4} min {cf.Min:F4}; plain GPTQ {cp.Mean:F4} / {cp.Min:F4}");
+        TestContext.Out.WriteLine($"256 evaluation sentences: feedback tokens mean {cf.Mean:F4} min {cf.Min:F4}; plain GPTQ {cp.Mean:F4} / {cp.Min:F4}");
         Assert.That(cf.Mean, Is.GreaterThan(cp.Mean));
         Assert.That(cf.Min, Is.GreaterThan(cp.Min));
+        File.Delete(withFeedback);
+        var few = CliRunner.Run(common.Concat(new[] { "--calibration-samples", "8", "--awq-alpha", "0", "--error-feedback", "-o", withFeedback }).ToArray());
+        Assert.That(few.ExitCode, Is.EqualTo(0), few.Stderr);
+        Assert.That(few.Stderr, Does.Contain("warning:").And.Contain("overfit"));
     }
 
     [Test]
