@@ -40,7 +40,8 @@ public sealed record WeightFormat(int Bits, int BlockSize)
 /// <c>Gemm(A, B, C)</c> with transA = 0 and a constant B, become com.microsoft <c>MatMulNBits</c> (bits = 4) with
 /// block-wise round-to-nearest codes (<see cref="BlockQuantizer"/>): Y = A · dequant(B)ᵀ. Gemm's α is folded into
 /// the scales and β·C is added after. A weight shared by several nodes is quantized once. Unused float weights are
-/// removed. Works in every graph of the model (subgraphs included).
+/// removed. Works in every graph of the model (subgraphs included). Per weight, <see cref="Int4Options.PerWeight"/> may
+/// choose 8-bit codes or another block size, and <see cref="Int4Options.HalfScales"/> stores the scales as float16.
 /// </summary>
 public sealed class MatMulNBitsQuantization : IPass
 {
