@@ -156,7 +156,7 @@ internal static class OrtLowRankRefit
         }
     }
 
-    private static double[] Read(Model model, string name)
+    internal static double[] Read(Model model, string name)
     {
         foreach (var g in model.Graph.AllGraphs())
         {
@@ -167,7 +167,7 @@ internal static class OrtLowRankRefit
         throw new InvalidOperationException($"refit: weight '{name}' not found");
     }
 
-    private static void Replace(Model model, string name, long[] dims, double[] data)
+    internal static void Replace(Model model, string name, long[] dims, double[] data)
     {
         var floats = data.Select(d => (float)d).ToArray();
         foreach (var g in model.Graph.AllGraphs())
@@ -185,7 +185,7 @@ internal static class OrtLowRankRefit
 
     private static double[] Orient(double[] stored, bool transposed, int k, int n) => transposed ? Transpose(stored, n, k) : stored;
 
-    private static double[] Transpose(double[] a, int rows, int cols)
+    internal static double[] Transpose(double[] a, int rows, int cols)
     {
         var t = new double[a.Length];
         for (int i = 0; i < rows; i++)

@@ -69,8 +69,8 @@ public static class SequentialGptq
             var chol = Gptq.Cholesky(reg, k);
             foreach (var layer in grp)
             {
-                var stored = Read(model, layer.Weight);
-                var w = layer.Transposed ? Transpose(stored, layer.N, layer.K) : stored;   // x·W orientation, K × N
+                var stored = OrtLowRankRefit.Read(model, layer.Weight);
+                var w = layer.Transposed ? OrtLowRankRefit.Transpose(stored, layer.N, layer.K) : stored;   // x·W orientation, K × N
                 // M = (H̃ + λI)⁻¹ (C·W + λW), column by column through the Cholesky factor.
                 var rhs = new double[(long)k * layer.N];
                 Parallel.For(0, k, i =>
@@ -89,14 +89,13 @@ public static class SequentialGptq
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < layer.N; j++) nk[(long)j * k + i] = target32[(long)i * layer.N + j];
                 var q = Gptq.Quantize(nk, layer.N, k, layer.Format.BlockSize, symmetric, h, halfScales, layer.Format.Bits);
-                var deq = q.DequantizeKN();                                             // K × N
-                Write(working, layer.Weight, layer.Transposed ? TransposeF(deq, k, layer.N) : deq);
-                targets[layer.Weight] = layer.Transposed ? TransposeF(target32, k, layer.N) : target32;
+                Write(working, layer, q.DequantizeKN());                                // K × N
+                targets[layer.Weight] = target32;
                 hessians[layer.Weight] = h;
             }
             log?.Invoke($"error feedback {++stage}/{groups.Count}: {string.Join(", ", grp.Select(l => l.Weight))}");
         }
-        foreach (var (name, values) in targets) Write(model, name, values);
+        foreach (var layer in layers) if (targets.TryGetValue(layer.Weight, out var m)) Write(model, layer, m);
         return hessians;
     }
 
@@ -123,28 +122,11 @@ public static class SequentialGptq
         return x;
     }
 
-    private static double[] Read(Model model, string name) =>
-        model.Graph.Initializers.First(v => v.Name == name).Initializer!.ToFloatArray().Select(f => (double)f).ToArray();
-
-    private static void Write(Model model, string name, float[] values)
+    /// <summary>Stores <paramref name="kn"/> (K × N, x·W orientation) as the layer's weight, transposed back where the layer keeps Wᵀ.</summary>
+    private static void Write(Model model, (string Input, int Position, string Weight, bool Transposed, int K, int N, WeightFormat Format) layer, float[] kn)
     {
-        var v = model.Graph.Initializers.First(x => x.Name == name);
-        model.Graph.ReplaceInitializer(v, Tensor.FromFloats(name, v.Initializer!.Dims, values));
-    }
-
-    private static double[] Transpose(double[] a, int rows, int cols)
-    {
-        var t = new double[a.Length];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) t[(long)j * rows + i] = a[(long)i * cols + j];
-        return t;
-    }
-
-    private static float[] TransposeF(float[] a, int rows, int cols)
-    {
-        var t = new float[a.Length];
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++) t[(long)j * rows + i] = a[(long)i * cols + j];
-        return t;
+        var values = kn.Select(x => (double)x).ToArray();   // float → double → float is exact
+        OrtLowRankRefit.Replace(model, layer.Weight, layer.Transposed ? new long[] { layer.N, layer.K } : new long[] { layer.K, layer.N },
+            layer.Transposed ? OrtLowRankRefit.Transpose(values, layer.K, layer.N) : values);
     }
 }
