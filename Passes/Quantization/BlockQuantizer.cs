@@ -172,6 +172,9 @@ public sealed class BlockLayout
         for (int i = 0; i < BlockSize; i++) Put(row, blk * BlockSize + i, zp);
     }
 
+    /// <summary>Changes a block's scale, keeping its zero point and codes.</summary>
+    public void SetScale(int row, int blk, float scale) => _scales[row * Blocks + blk] = scale;
+
     /// <summary>Sets the code of element (row, k).</summary>
     public void SetCode(int row, int k, int code) => Put(row, k, code);
 

@@ -18,7 +18,7 @@ public static class Gptq
 
     /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major); <c>halfScales</c>
     /// rounds the block scales to float16 (for scales stored as float16); <c>bits</c>: 4 or 8 per code.</summary>
-    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian, bool halfScales = false, int bits = 4)
+    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian, bool halfScales = false, int bits = 4, int sweeps = 0)
     {
         if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
         var h = (double[])hessian.Clone();
@@ -67,6 +67,7 @@ public static class Gptq
         for (int r = 0; r < n; r++)
             for (int i = 0; i < k; i++) wp[(long)r * k + i] = work[(long)r * k + perm[i]];
         var err = new double[n];
+        var codes = new int[(long)n * k];
         for (int i = 0; i < k; i++)
         {
             int c = perm[i], b = c / blockSize;
@@ -78,6 +79,7 @@ public static class Gptq
                 int z = zp[r * blocks + b];
                 int code = BlockQuantizer.Code((float)v, s, z, bits);
                 layout.SetCode(r, c, code);
+                codes[(long)r * k + c] = code;
                 err[r] = (v - (code - z) * (double)s) / d;
             }
             // Spread the errors over the inputs still to come (in act order): w[r, j] −= err[r] · U[i, j] for j > i.
@@ -91,7 +93,92 @@ public static class Gptq
                 for (int j = at + 1; j < k; j++) row[j] -= e * ui[j];
             });
         }
+        if (sweeps > 0) Refine(work, codes, scale, zp, h, n, k, blockSize, bits, sweeps, halfScales, layout);
         return layout.Build();
+    }
+
+    /// <summary>
+    /// Coordinate descent on GPTQ's own objective, row by row: with e = w − ŵ and the damped Hessian H, each code in turn is
+    /// set to the grid value nearest the one that minimizes eᵀHe with every other code held (ŵ_k = w_k − e_k + g_k / H_kk,
+    /// g = He); then each block's scale is moved to its own minimizer with the codes held (Δs = aᵀg_b / aᵀH_bb a for
+    /// a = codes − zero point; float16-rounded when the scales are stored so, and kept only where the objective falls).
+    /// Repeated for up to <paramref name="sweeps"/> passes or until nothing changes. GPTQ decides each code once and only
+    /// pushes its error forward; this revisits the earlier ones given the later, and never raises the objective.
+    /// </summary>
+    private static void Refine(double[] w, int[] codes, float[] scale, int[] zp, double[] h, int n, int k, int blockSize, int bits, int sweeps, bool halfScales, BlockLayout layout)
+    {
+        int blocks = (k + blockSize - 1) / blockSize, top = (1 << bits) - 1;
+        Parallel.For(0, n, r =>
+        {
+            var e = new double[k];
+            for (int i = 0; i < k; i++)
+            {
+                int b = i / blockSize;
+                e[i] = w[(long)r * k + i] - (codes[(long)r * k + i] - zp[r * blocks + b]) * (double)scale[r * blocks + b];
+            }
+            var g = new double[k];
+            for (int i = 0; i < k; i++)
+            {
+                var hi = h.AsSpan((int)((long)i * k), k);
+                double s = 0;
+                for (int j = 0; j < k; j++) s += hi[j] * e[j];
+                g[i] = s;
+            }
+            for (int sweep = 0; sweep < sweeps; sweep++)
+            {
+                int changed = 0;
+                for (int i = 0; i < k; i++)
+                {
+                    int b = i / blockSize;
+                    double s = scale[r * blocks + b];
+                    int z = zp[r * blocks + b];
+                    double hii = h[(long)i * k + i];
+                    double wanted = w[(long)r * k + i] - e[i] + g[i] / hii;   // the best real value for this weight
+                    int code = Math.Clamp((int)Math.Round(wanted / s, MidpointRounding.ToEven) + z, 0, top);
+                    int old = codes[(long)r * k + i];
+                    if (code == old) continue;
+                    double delta = -(code - old) * s;                             // change of e_i
+                    e[i] += delta;
+                    var hi = h.AsSpan((int)((long)i * k), k);                     // H symmetric: column i = row i
+                    for (int j = 0; j < k; j++) g[j] += hi[j] * delta;
+                    codes[(long)r * k + i] = code;
+                    changed++;
+                }
+                for (int b = 0; b < blocks; b++)
+                {
+                    int start = b * blockSize, end = Math.Min(k, start + blockSize);
+                    int z = zp[r * blocks + b];
+                    double num = 0, den = 0;
+                    for (int i = start; i < end; i++)
+                    {
+                        int ai = codes[(long)r * k + i] - z;
+                        if (ai == 0) continue;
+                        num += ai * g[i];
+                        for (int j = start; j < end; j++) den += ai * (codes[(long)r * k + j] - z) * h[(long)i * k + j];
+                    }
+                    if (!(den > 0)) continue;
+                    float old = scale[r * blocks + b];
+                    float next = (float)(old + num / den);
+                    if (halfScales) next = BlockQuantizer.HalfScale(next);
+                    double step = (double)next - old;
+                    if (!(next > 0) || step == 0 || -2 * step * num + step * step * den >= 0) continue;
+                    for (int i = start; i < end; i++)
+                    {
+                        int ai = codes[(long)r * k + i] - z;
+                        if (ai == 0) continue;
+                        double de = -ai * step;
+                        e[i] += de;
+                        var hi = h.AsSpan((int)((long)i * k), k);
+                        for (int j = 0; j < k; j++) g[j] += hi[j] * de;
+                    }
+                    scale[r * blocks + b] = next;
+                    layout.SetScale(r, b, next);
+                    changed++;
+                }
+                if (changed == 0) break;
+            }
+            for (int i = 0; i < k; i++) layout.SetCode(r, i, codes[(long)r * k + i]);
+        });
     }
 
     /// <summary>The upper Cholesky factor U of H⁻¹ (H⁻¹ = Uᵀ U), H symmetric positive definite.</summary>

@@ -54,7 +54,7 @@ internal static class OrtLowRankRefit
         {
             int k = group[0].K;
             if (group.Any(t => t.K != k)) throw new OnnxRevException($"--refit: layers reading '{input}' disagree on its width");
-            var (saa, sab, sbb) = Moments(compressed, originalRunner, samples, input, k, noOpt);
+            var (saa, sab, sbb, _, _, _) = Moments(compressed, originalRunner, samples, input, k, noOpt);
             double diag = 0;
             for (int i = 0; i < k; i++) diag += saa[i * k + i];
             double ridge = options.RefitRidge * diag / k;
@@ -74,8 +74,11 @@ internal static class OrtLowRankRefit
         return results;
     }
 
-    /// <summary>Σ over the samples of X̃ᵀX̃, X̃ᵀX and XᵀX for the value <paramref name="input"/> (rows = every position, k features).</summary>
-    internal static (double[] Saa, double[] Sab, double[] Sbb) Moments(Model compressed, OrtRunner originalRunner, List<IReadOnlyDictionary<string, DataValue>> samples, string input, int k, RunnerOptions options)
+    /// <summary>
+    /// Σ over the samples of X̃ᵀX̃, X̃ᵀX and XᵀX for the value <paramref name="input"/> (rows = every position, k features),
+    /// with the column sums of X̃ and X and the number of rows (for centred moments).
+    /// </summary>
+    internal static (double[] Saa, double[] Sab, double[] Sbb, double[] SumA, double[] SumB, long Rows) Moments(Model compressed, OrtRunner originalRunner, List<IReadOnlyDictionary<string, DataValue>> samples, string input, int k, RunnerOptions options)
     {
         var probe = ModelReader.FromProto(ModelWriter.ToProto(compressed), compressed.BaseDirectory, "refit probe");
         var pg = probe.Graph;
@@ -90,12 +93,15 @@ internal static class OrtLowRankRefit
         var flatShape = b.Initializer(Tensor.FromInt64s("", new long[] { 2 }, new long[] { -1, k }), "refit_shape");
         var rows = b.Op("Reshape", new[] { x, flatShape });
         var rowsT = b.Op("Transpose", new[] { rows });
-        var outputs = new[] { b.Op("MatMul", new[] { rowsT, rows }), b.Op("MatMul", new[] { rowsT, feed }), b.Op("MatMul", new[] { b.Op("Transpose", new[] { feed }), feed }) };
+        var outputs = new[] { b.Op("MatMul", new[] { rowsT, rows }), b.Op("MatMul", new[] { rowsT, feed }), b.Op("MatMul", new[] { b.Op("Transpose", new[] { feed }), feed }), rows };
         pg.Outputs.Clear();
         foreach (var o in outputs) pg.Outputs.Add(o);
         using var runner = new OrtRunner(ModelWriter.ToBytes(probe), options, "refit probe");
         var names = outputs.Select(o => o.Name).ToList();
         var sums = new[] { new double[k * k], new double[k * k], new double[k * k] };
+        var sumA = new double[k];
+        var sumB = new double[k];
+        long count = 0;
         foreach (var sample in samples)
         {
             var xo = TensorProtoData.Floats(originalRunner.Run(sample, new[] { input })[input].AsTensor());
@@ -107,8 +113,12 @@ internal static class OrtLowRankRefit
                 var acc = sums[s];
                 for (int i = 0; i < f.Length; i++) acc[i] += f[i];
             }
+            var xt = TensorProtoData.Floats(result[names[3]].AsTensor());
+            for (int i = 0; i < xt.Length; i++) sumA[i % k] += xt[i];
+            for (int i = 0; i < xo.Length; i++) sumB[i % k] += xo[i];
+            count += xo.Length / k;
         }
-        return (sums[0], sums[1], sums[2]);
+        return (sums[0], sums[1], sums[2], sumA, sumB, count);
     }
 
     /// <summary>The layer's current weight in x·W orientation (k×n).</summary>

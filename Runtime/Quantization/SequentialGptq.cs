@@ -16,6 +16,9 @@ namespace OnnxRev.Runtime.Quantization;
 /// gives X, a probe copy of the model as it stands takes X as an extra input and returns X̃ᵀX̃ and X̃ᵀX.
 /// The result replaces each weight of the model by M and returns the Hessians H̃: running
 /// <see cref="MatMulNBitsQuantization"/> with them reproduces exactly the codes the feedback was measured with.
+/// With <c>biasCorrection</c> each layer is fitted with a free bias: the moments are centred and the mean output error
+/// left over the calibration rows is added to the layer's bias (<see cref="BiasShift"/>; the returned Hessians are the
+/// centred ones). <c>sweeps</c> is passed to <see cref="Gptq.Quantize"/> (and must be given to the int4 pass as well).
 /// </summary>
 public static class SequentialGptq
 {
@@ -25,7 +28,7 @@ public static class SequentialGptq
     /// pass will store it; weights it returns null for stay float.
     /// </summary>
     public static Dictionary<string, double[]> Apply(Model model, IReadOnlyList<IReadOnlyDictionary<string, DataValue>> samples, Func<string, WeightFormat?> format,
-        bool symmetric, bool halfScales, double ridge = 0.01, Action<string>? log = null)
+        bool symmetric, bool halfScales, double ridge = 0.01, Action<string>? log = null, bool biasCorrection = false, int sweeps = 0)
     {
         if (samples.Count == 0) throw new OnnxRevException("GPTQ with error feedback needs calibration samples");
         var noOpt = new RunnerOptions { OptimizationLevel = OptimizationLevel.None };
@@ -56,11 +59,13 @@ public static class SequentialGptq
         var working = ModelReader.FromProto(ModelWriter.ToProto(model), model.BaseDirectory, "feedback working copy");
         var hessians = new Dictionary<string, double[]>();
         var targets = new Dictionary<string, float[]>();
+        var biasShifts = new Dictionary<string, float[]>();
         int stage = 0;
         foreach (var grp in groups)
         {
             int k = grp.First().K;
-            var (h, c, _) = OrtLowRankRefit.Moments(working, floatRunner, samples.ToList(), grp.Key, k, noOpt);
+            var (h, c, _, sumQ, sumF, rows) = OrtLowRankRefit.Moments(working, floatRunner, samples.ToList(), grp.Key, k, noOpt);
+            if (biasCorrection) Center(h, c, sumQ, sumF, rows, k);
             double mean = 0;
             for (int i = 0; i < k; i++) mean += h[(long)i * k + i];
             double lambda = ridge * mean / k;
@@ -88,15 +93,48 @@ public static class SequentialGptq
                 var nk = new float[target32.Length];
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < layer.N; j++) nk[(long)j * k + i] = target32[(long)i * layer.N + j];
-                var q = Gptq.Quantize(nk, layer.N, k, layer.Format.BlockSize, symmetric, h, halfScales, layer.Format.Bits);
-                Write(working, layer, q.DequantizeKN());                                // K × N
+                var q = Gptq.Quantize(nk, layer.N, k, layer.Format.BlockSize, symmetric, h, halfScales, layer.Format.Bits, sweeps);
+                var quantized = q.DequantizeKN();                                       // K × N
+                Write(working, layer, quantized);
+                if (biasCorrection)
+                {
+                    // The mean output error over the calibration rows, (Σx·W − Σx̃·Ŵ) / rows, goes into the bias.
+                    var delta = new float[layer.N];
+                    for (int j = 0; j < layer.N; j++)
+                    {
+                        double d = 0;
+                        for (int i = 0; i < k; i++) d += sumF[i] * w[(long)i * layer.N + j] - sumQ[i] * quantized[(long)i * layer.N + j];
+                        delta[j] = (float)(d / rows);
+                    }
+                    BiasShift.Apply(working, layer.Weight, delta);
+                    biasShifts[layer.Weight] = delta;
+                }
                 targets[layer.Weight] = target32;
                 hessians[layer.Weight] = h;
             }
             log?.Invoke($"error feedback {++stage}/{groups.Count}: {string.Join(", ", grp.Select(l => l.Weight))}");
         }
         foreach (var layer in layers) if (targets.TryGetValue(layer.Weight, out var m)) Write(model, layer, m);
+        foreach (var (weight, delta) in biasShifts) BiasShift.Apply(model, weight, delta);
         return hessians;
+    }
+
+    /// <summary>
+    /// Centres the moments in place: H̃ −= Σx̃ Σx̃ᵀ / rows and C −= Σx̃ Σxᵀ / rows. Fitted with a free bias, the layer's
+    /// error is ‖(X̃ − 1μ̃ᵀ)Ŵ − (X − 1μᵀ)W‖² once the bias takes the mean error μᵀW − μ̃ᵀŴ, so GPTQ spends none of
+    /// its budget on the constant part of the input (large in the few channels a LayerNorm output keeps offset).
+    /// </summary>
+    private static void Center(double[] h, double[] c, double[] sumQ, double[] sumF, long rows, int k)
+    {
+        if (rows == 0) return;
+        Parallel.For(0, k, i =>
+        {
+            for (int j = 0; j < k; j++)
+            {
+                h[(long)i * k + j] -= sumQ[i] * sumQ[j] / rows;
+                c[(long)i * k + j] -= sumQ[i] * sumF[j] / rows;
+            }
+        });
     }
 
     /// <summary>Solves (L Lᵀ) X = B for X (K × N) with L the lower Cholesky factor.</summary>

@@ -233,6 +233,10 @@ public class QuantizeCommandTests
     [TestCase("--mode", "int4", "--block-size", "24")]
     [TestCase("--mode", "int4", "--error-feedback")]                                 // feedback needs calibration sentences
     [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--feedback-ridge", "0.1")]   // ridge only with --error-feedback
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--bias-correction")]    // bias correction only with --error-feedback
+    [TestCase("--mode", "int4", "--gptq-sweeps", "4")]                               // sweeps refine GPTQ: calibration needed
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--gptq-sweeps", "-1")]
+    [TestCase("--mode", "dynamic", "--gptq-sweeps", "4")]
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

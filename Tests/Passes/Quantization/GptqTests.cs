@@ -49,8 +49,12 @@ public class GptqTests
         }
         double rtn = OutputError(BlockQuantizer.Quantize(w, n, k, blockSize, symmetric));
         double gptq = OutputError(Gptq.Quantize(w, n, k, blockSize, symmetric, h));
-        TestContext.Out.WriteLine($"‖X(W − Ŵ)‖²: rounding {rtn:G4}, GPTQ {gptq:G4} ({gptq / rtn:P0})");
+        var refined = Gptq.Quantize(w, n, k, blockSize, symmetric, h, sweeps: 8);
+        double swept = OutputError(refined);
+        TestContext.Out.WriteLine($"‖X(W − Ŵ)‖²: rounding {rtn:G4}, GPTQ {gptq:G4} ({gptq / rtn:P0}), GPTQ + 8 sweeps {swept:G4} ({swept / rtn:P0})");
         Assert.That(gptq, Is.LessThan(0.8 * rtn));
+        Assert.That(swept, Is.LessThan(0.98 * gptq), "the coordinate sweeps lower GPTQ's own objective");
+        Assert.That(refined.Scales.All(v => v > 0), Is.True);
     }
 
     [Test]

@@ -65,6 +65,8 @@ internal sealed class QuantizeCommand : ICommand
         new("block-size", "int4: weights per block along K: 16, 32 (default), 64, 128 or 256", ValueName: "B"),
         new("half-scales", "int4: store the block scales as float16 (2 bytes per block instead of 4)", TakesValue: false),
         new("error-feedback", "int4 with --calibration: GPTQ with error feedback across layers — each layer fitted to the float model's output from the inputs the model quantized so far gives it", TakesValue: false),
+        new("bias-correction", "int4 with --error-feedback: fit each layer with a free bias (centred moments) and put its mean output error into the bias", TakesValue: false),
+        new("gptq-sweeps", "int4 with --calibration: after GPTQ, coordinate-descent passes over each weight's codes and block scales on GPTQ's own objective (default 0)", ValueName: "N"),
         new("feedback-ridge", "int4 with --error-feedback: ridge λ of the feedback fit, as a fraction of the input Hessian's mean diagonal (default 0.01)", ValueName: "R"),
         new("target-compression", "int4 with --calibration: mixed precision — each MatMul weight gets 4-bit blocks of 64/32/16 or 8-bit, chosen by measured damage, so that the MatMul weights are at least R× smaller than float32", ValueName: "R"),
         new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
@@ -97,12 +99,15 @@ internal sealed class QuantizeCommand : ICommand
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
             if (args.Has(staticOnly) && !isStatic && !((cosineFloor is not null || int4Calibrated) && staticOnly is "calibration" or "calibration-samples"))
                 throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? ", with --cosine-floor or with --mode int4" : "")}");
-        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback", "feedback-ridge" })
+        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback", "feedback-ridge", "gptq-sweeps", "bias-correction" })
             if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
         if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("error-feedback") && !int4Calibrated) throw new UsageException("option '--error-feedback' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("bias-correction") && !args.Has("error-feedback")) throw new UsageException("option '--bias-correction' applies only with --error-feedback");
         if (args.Has("feedback-ridge") && !args.Has("error-feedback")) throw new UsageException("option '--feedback-ridge' applies only with --error-feedback");
         args.GetDouble("feedback-ridge", 0.01, min: 0);   // checked here, before anything runs
+        if (args.Has("gptq-sweeps") && !int4Calibrated) throw new UsageException("option '--gptq-sweeps' needs --calibration SENTENCES and --vocab FILE");
+        args.GetInt("gptq-sweeps", 0, min: 0);
         if (args.Has("target-compression") && !int4Calibrated) throw new UsageException("option '--target-compression' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("target-compression") && args.GetDouble("target-compression", 6, min: 0) <= 1)
             throw new UsageException($"option '--target-compression' is a size ratio above 1 (6 = six times smaller), got '{args.Get("target-compression")}'");
@@ -244,6 +249,7 @@ internal sealed class QuantizeCommand : ICommand
         var keep = QuantizationOptions.ParseKeepFloat(args.Get("keep-float"));
         long scaleBytes = scales.Values.Sum(v => 4L * v.Length);
         bool symmetric = !args.Has("asymmetric"), half = args.Has("half-scales");
+        int sweeps = args.GetInt("gptq-sweeps", 0, min: 0);
         Dictionary<string, WeightFormat>? perWeight = null;
         if (args.Has("target-compression"))
         {
@@ -252,7 +258,7 @@ internal sealed class QuantizeCommand : ICommand
             output.Line($"choosing per-weight formats for ≥ {target.ToString(CultureInfo.InvariantCulture)}× smaller MatMul weights: each weight alone in 4 formats, scored on {planSentences.Count} calibration sentences…");
             var probe = new TokenCosineProbe(ModelWriter.ToBytes(model), tokenizer, planSentences);
             var candidates = hessians.Keys.Where(w => !keep.Contains(w)).ToList();
-            var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail);
+            var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail, sweeps);
             perWeight = mixed.Plan.ToDictionary(kv => kv.Key, kv => kv.Value);
             var counts = mixed.Plan.Values.GroupBy(f => f.ToString()).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
             string against = double.IsNaN(mixed.UniformCost) ? "" : string.Create(CultureInfo.InvariantCulture,
@@ -277,12 +283,13 @@ internal sealed class QuantizeCommand : ICommand
                 output.Line($"warning: {tokens} calibration tokens for layers up to {widest} inputs wide: the feedback fit can overfit and do worse than plain GPTQ; give at least {8L * widest} tokens (MiniLM: 512 sentences)");
             var feedback = SequentialGptq.Apply(model, sentences.Select(s => Feed(new[] { s })).ToList(),
                 w => keep.Contains(w) ? null : perWeight is null ? new WeightFormat(4, blockSize) : perWeight.GetValueOrDefault(w), symmetric, half,
-                args.GetDouble("feedback-ridge", 0.01, min: 0), output.Detail);
+                args.GetDouble("feedback-ridge", 0.01, min: 0), output.Detail, args.Has("bias-correction"), sweeps);
             foreach (var (w, h) in feedback) hessians[w] = h;
             result["error_feedback_layers"] = feedback.Count;
+            result["bias_correction"] = args.Has("bias-correction");
         }
         var pass = new MatMulNBitsQuantization(new Int4Options(blockSize, symmetric,
-            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight, Only: perWeight?.Keys.ToList()));
+            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight, Only: perWeight?.Keys.ToList(), GptqSweeps: sweeps));
         pass.Run(model);
         ModelWriter.Save(model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, model);
@@ -291,6 +298,7 @@ internal sealed class QuantizeCommand : ICommand
         result["quantized_nodes"] = pass.QuantizedNodes;
         result["calibration_samples"] = sentences.Count;
         result["awq_alpha"] = alpha;
+        result["gptq_sweeps"] = sweeps;
         result["matmul_weight_bytes_before"] = floatBytes;
         result["matmul_weight_bytes_after"] = quantBytes + scaleBytes;
         output.Line(string.Create(CultureInfo.InvariantCulture,
