@@ -13,13 +13,16 @@ public static class Gptq
     /// <summary>Relative damping added to H's diagonal.</summary>
     public const double Damping = 0.01;
 
-    /// <summary>U per Hessian (weights reading the same input, such as Q, K and V, share one).</summary>
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], double[]> Cache = new();
+    /// <summary>U per Hessian and damping (weights reading the same input, such as Q, K and V, share one).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<double[], Dictionary<double, double[]>> Cache = new();
 
     /// <summary>Quantizes <paramref name="w"/> (N rows of K) given <paramref name="hessian"/> (K × K, row-major); <c>halfScales</c>
-    /// rounds the block scales to float16 (for scales stored as float16); <c>bits</c>: 4 or 8 per code.</summary>
-    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian, bool halfScales = false, int bits = 4, int sweeps = 0)
+    /// rounds the block scales to float16 (for scales stored as float16); <c>bits</c>: 4 or 8 per code; <c>sweeps</c>: coordinate-descent
+    /// passes after GPTQ (<see cref="Refine"/>); <c>damping</c>: added to H's diagonal as a fraction of its mean (default <see cref="Damping"/>).</summary>
+    public static BlockQuantized Quantize(float[] w, int n, int k, int blockSize, bool symmetric, double[] hessian, bool halfScales = false, int bits = 4, int sweeps = 0,
+        double damping = Damping)
     {
+        if (!(damping > 0) || double.IsInfinity(damping)) throw new OnnxRevException($"GPTQ damping must be a positive fraction of the Hessian's mean diagonal, got {damping}");
         if (hessian.Length != (long)k * k) throw new ArgumentException($"the Hessian has {hessian.Length} entries, not {k}·{k}");
         var h = (double[])hessian.Clone();
         var dead = new List<int>();
@@ -34,7 +37,7 @@ public static class Gptq
                 h[i * k + i] = 1;
                 dead.Add(i);
             }
-            h[i * k + i] += Damping * (mean > 0 ? mean : 1);
+            h[i * k + i] += damping * (mean > 0 ? mean : 1);
         }
         foreach (int i in dead)
             for (int r = 0; r < n; r++) work[(long)r * k + i] = 0;
@@ -56,12 +59,15 @@ public static class Gptq
         var perm = Enumerable.Range(0, k).OrderByDescending(i => h[(long)i * k + i]).ToArray();
         double[] u;
         lock (Cache)
-            if (!Cache.TryGetValue(hessian, out u!))
             {
-                var hp = new double[(long)k * k];
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < k; j++) hp[(long)i * k + j] = h[(long)perm[i] * k + perm[j]];
-                Cache.Add(hessian, u = UpperCholeskyOfInverse(hp, k));
+                var byDamping = Cache.GetOrCreateValue(hessian);
+                if (!byDamping.TryGetValue(damping, out u!))
+                {
+                    var hp = new double[(long)k * k];
+                    for (int i = 0; i < k; i++)
+                        for (int j = 0; j < k; j++) hp[(long)i * k + j] = h[(long)perm[i] * k + perm[j]];
+                    byDamping[damping] = u = UpperCholeskyOfInverse(hp, k);
+                }
             }
         var wp = new double[work.Length];
         for (int r = 0; r < n; r++)

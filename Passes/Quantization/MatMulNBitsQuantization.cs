@@ -20,9 +20,10 @@ namespace OnnxRev.Passes.Quantization;
 /// 2 bytes per block instead of 4, so block 16 costs 5.25 bits per weight (asymmetric) instead of 6.25.</param>
 /// <param name="GptqSweeps">With <paramref name="Hessians"/>: coordinate-descent passes over each GPTQ result's codes and block
 /// scales on GPTQ's own objective (<see cref="Gptq.Quantize"/>; 0 = plain GPTQ).</param>
+/// <param name="GptqDamping">GPTQ's damping: added to each Hessian's diagonal as a fraction of its mean.</param>
 public sealed record Int4Options(int BlockSize = 32, bool Symmetric = true, int AccuracyLevel = 0, IReadOnlyCollection<string>? KeepFloat = null,
     IReadOnlyDictionary<string, double[]>? Hessians = null, bool HalfScales = false, IReadOnlyDictionary<string, WeightFormat>? PerWeight = null,
-    IReadOnlyCollection<string>? Only = null, int GptqSweeps = 0);
+    IReadOnlyCollection<string>? Only = null, int GptqSweeps = 0, double GptqDamping = Gptq.Damping);
 
 /// <summary>How one weight is stored by MatMulNBits: bits per code (4 or 8) and weights per block along K.</summary>
 /// <param name="Bits">4 or 8.</param>
@@ -141,7 +142,7 @@ public sealed class MatMulNBitsQuantization : IPass
         }
         if (alpha != 1f) for (int i = 0; i < nk.Length; i++) nk[i] *= alpha;
         var q = _o.Hessians is not null && _o.Hessians.TryGetValue(name, out var hessian)
-            ? Gptq.Quantize(nk, n, k, f.BlockSize, _o.Symmetric, hessian, _o.HalfScales, f.Bits, _o.GptqSweeps)
+            ? Gptq.Quantize(nk, n, k, f.BlockSize, _o.Symmetric, hessian, _o.HalfScales, f.Bits, _o.GptqSweeps, _o.GptqDamping)
             : BlockQuantizer.Quantize(nk, n, k, f.BlockSize, _o.Symmetric, _o.HalfScales, f.Bits);
         var bq = b.Initializer(Tensor.FromRawBytes("", (int)DT.Uint8, new long[] { n, q.Blocks, q.BlobSize }, q.Packed), name + (f.Bits == 4 ? "_q4" : "_q8"));
         var shape = new long[] { (long)n * q.Blocks };

@@ -52,7 +52,7 @@ public static class Int4MixedPlan
     /// weight stays float); those with a Hessian in <paramref name="hessians"/> are quantized by GPTQ, the others by rounding.
     /// </summary>
     public static MixedBitResult Choose(Model model, IReadOnlyCollection<string> weights, IReadOnlyDictionary<string, double[]>? hessians, IReadOnlyList<WeightFormat> menu,
-        bool symmetric, bool halfScales, double targetCompression, long extraBytes, Func<byte[], double[]> cosines, Action<string>? log = null, int sweeps = 0)
+        bool symmetric, bool halfScales, double targetCompression, long extraBytes, Func<byte[], double[]> cosines, Action<string>? log = null, int sweeps = 0, double damping = Gptq.Damping)
     {
         if (!(targetCompression > 1)) throw new OnnxRevException($"the compression target must be above 1, got {targetCompression}");
         if (menu.Count == 0) throw new OnnxRevException("the mixed-precision menu is empty");
@@ -64,7 +64,7 @@ public static class Int4MixedPlan
             foreach (var f in menu)
             {
                 var candidate = Clone(model);
-                var pass = new MatMulNBitsQuantization(new Int4Options(f.BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales, GptqSweeps: sweeps,
+                var pass = new MatMulNBitsQuantization(new Int4Options(f.BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales, GptqSweeps: sweeps, GptqDamping: damping,
                     PerWeight: new Dictionary<string, WeightFormat> { [w] = f }, Only: new[] { w }));
                 pass.Run(candidate);
                 if (pass.QuantizedNodes == 0) break;   // not a weight the pass quantizes (shape, layout): left out of the plan
@@ -110,7 +110,7 @@ public static class Int4MixedPlan
         double Measure(IReadOnlyDictionary<string, WeightFormat> formats)
         {
             var m = Clone(model);
-            new MatMulNBitsQuantization(new Int4Options(menu[0].BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales, GptqSweeps: sweeps,
+            new MatMulNBitsQuantization(new Int4Options(menu[0].BlockSize, symmetric, Hessians: hessians, HalfScales: halfScales, GptqSweeps: sweeps, GptqDamping: damping,
                 PerWeight: formats, Only: formats.Keys.ToList())).Run(m);
             evaluations++;
             return cosines(ModelWriter.ToBytes(m)).Average(x => 1 - x);

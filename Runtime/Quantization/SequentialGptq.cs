@@ -18,7 +18,7 @@ namespace OnnxRev.Runtime.Quantization;
 /// <see cref="MatMulNBitsQuantization"/> with them reproduces exactly the codes the feedback was measured with.
 /// With <c>biasCorrection</c> each layer is fitted with a free bias: the moments are centred and the mean output error
 /// left over the calibration rows is added to the layer's bias (<see cref="BiasShift"/>; the returned Hessians are the
-/// centred ones). <c>sweeps</c> is passed to <see cref="Gptq.Quantize"/> (and must be given to the int4 pass as well).
+/// centred ones). <c>sweeps</c> and <c>damping</c> are passed to <see cref="Gptq.Quantize"/> (and must be given to the int4 pass as well).
 /// </summary>
 public static class SequentialGptq
 {
@@ -28,7 +28,7 @@ public static class SequentialGptq
     /// pass will store it; weights it returns null for stay float.
     /// </summary>
     public static Dictionary<string, double[]> Apply(Model model, IReadOnlyList<IReadOnlyDictionary<string, DataValue>> samples, Func<string, WeightFormat?> format,
-        bool symmetric, bool halfScales, double ridge = 0.01, Action<string>? log = null, bool biasCorrection = false, int sweeps = 0)
+        bool symmetric, bool halfScales, double ridge = 0.01, Action<string>? log = null, bool biasCorrection = false, int sweeps = 0, double damping = Gptq.Damping)
     {
         if (samples.Count == 0) throw new OnnxRevException("GPTQ with error feedback needs calibration samples");
         var noOpt = new RunnerOptions { OptimizationLevel = OptimizationLevel.None };
@@ -93,7 +93,7 @@ public static class SequentialGptq
                 var nk = new float[target32.Length];
                 for (int i = 0; i < k; i++)
                     for (int j = 0; j < layer.N; j++) nk[(long)j * k + i] = target32[(long)i * layer.N + j];
-                var q = Gptq.Quantize(nk, layer.N, k, layer.Format.BlockSize, symmetric, h, halfScales, layer.Format.Bits, sweeps);
+                var q = Gptq.Quantize(nk, layer.N, k, layer.Format.BlockSize, symmetric, h, halfScales, layer.Format.Bits, sweeps, damping);
                 var quantized = q.DequantizeKN();                                       // K × N
                 Write(working, layer, quantized);
                 if (biasCorrection)

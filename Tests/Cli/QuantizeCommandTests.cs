@@ -237,6 +237,8 @@ public class QuantizeCommandTests
     [TestCase("--mode", "int4", "--gptq-sweeps", "4")]                               // sweeps refine GPTQ: calibration needed
     [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--gptq-sweeps", "-1")]
     [TestCase("--mode", "dynamic", "--gptq-sweeps", "4")]
+    [TestCase("--mode", "int4", "--gptq-damping", "0.1")]                             // damping of GPTQ: calibration needed
+    [TestCase("--mode", "int4", "--calibration", "x", "--vocab", "v", "--gptq-damping", "0")]
     public void BadOptionsExitTwoAndWriteNothing(params string[] options)
     {
         string output = Path.Combine(_dir, "q.onnx");

@@ -55,6 +55,12 @@ public class GptqTests
         Assert.That(gptq, Is.LessThan(0.8 * rtn));
         Assert.That(swept, Is.LessThan(0.98 * gptq), "the coordinate sweeps lower GPTQ's own objective");
         Assert.That(refined.Scales.All(v => v > 0), Is.True);
+        // Damping is part of the cached factor's key: a stronger one gives another result, the default one its own again.
+        var damped = Gptq.Quantize(w, n, k, blockSize, symmetric, h, damping: 0.5);
+        double dampedError = OutputError(damped);
+        Assert.That(dampedError, Is.Not.EqualTo(gptq));
+        Assert.That(OutputError(Gptq.Quantize(w, n, k, blockSize, symmetric, h)), Is.EqualTo(gptq));
+        Assert.Throws<OnnxRevException>(() => Gptq.Quantize(w, n, k, blockSize, symmetric, h, damping: 0));
     }
 
     [Test]

@@ -67,6 +67,7 @@ internal sealed class QuantizeCommand : ICommand
         new("error-feedback", "int4 with --calibration: GPTQ with error feedback across layers — each layer fitted to the float model's output from the inputs the model quantized so far gives it", TakesValue: false),
         new("bias-correction", "int4 with --error-feedback: fit each layer with a free bias (centred moments) and put its mean output error into the bias", TakesValue: false),
         new("gptq-sweeps", "int4 with --calibration: after GPTQ, coordinate-descent passes over each weight's codes and block scales on GPTQ's own objective (default 0)", ValueName: "N"),
+        new("gptq-damping", "int4 with --calibration: GPTQ's damping, added to each Hessian's diagonal as a fraction of its mean (default 0.01)", ValueName: "D"),
         new("feedback-ridge", "int4 with --error-feedback: ridge λ of the feedback fit, as a fraction of the input Hessian's mean diagonal (default 0.01)", ValueName: "R"),
         new("target-compression", "int4 with --calibration: mixed precision — each MatMul weight gets 4-bit blocks of 64/32/16 or 8-bit, chosen by measured damage, so that the MatMul weights are at least R× smaller than float32", ValueName: "R"),
         new("token-scaled", "dynamic: per-token activation steps on the fused per-tensor kernel by row normalization (with --per-token: rows also centred)", TakesValue: false),
@@ -99,7 +100,7 @@ internal sealed class QuantizeCommand : ICommand
         foreach (var staticOnly in new[] { "calibration", "calibration-method", "percentile", "calibration-samples", "symmetric" })
             if (args.Has(staticOnly) && !isStatic && !((cosineFloor is not null || int4Calibrated) && staticOnly is "calibration" or "calibration-samples"))
                 throw new UsageException($"option '--{staticOnly}' only applies to --mode static{(staticOnly is "calibration" or "calibration-samples" ? ", with --cosine-floor or with --mode int4" : "")}");
-        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback", "feedback-ridge", "gptq-sweeps", "bias-correction" })
+        foreach (var int4Only in new[] { "asymmetric", "awq-alpha", "block-size", "half-scales", "target-compression", "error-feedback", "feedback-ridge", "gptq-sweeps", "gptq-damping", "bias-correction" })
             if (args.Has(int4Only) && mode != "int4") throw new UsageException($"option '--{int4Only}' only applies to --mode int4");
         if (args.Has("awq-alpha") && !int4Calibrated) throw new UsageException("option '--awq-alpha' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("error-feedback") && !int4Calibrated) throw new UsageException("option '--error-feedback' needs --calibration SENTENCES and --vocab FILE");
@@ -108,6 +109,9 @@ internal sealed class QuantizeCommand : ICommand
         args.GetDouble("feedback-ridge", 0.01, min: 0);   // checked here, before anything runs
         if (args.Has("gptq-sweeps") && !int4Calibrated) throw new UsageException("option '--gptq-sweeps' needs --calibration SENTENCES and --vocab FILE");
         args.GetInt("gptq-sweeps", 0, min: 0);
+        if (args.Has("gptq-damping") && !int4Calibrated) throw new UsageException("option '--gptq-damping' needs --calibration SENTENCES and --vocab FILE");
+        if (args.Has("gptq-damping") && !(args.GetDouble("gptq-damping", Gptq.Damping, min: 0) > 0))
+            throw new UsageException($"option '--gptq-damping' is a positive fraction of the Hessian's mean diagonal, got '{args.Get("gptq-damping")}'");
         if (args.Has("target-compression") && !int4Calibrated) throw new UsageException("option '--target-compression' needs --calibration SENTENCES and --vocab FILE");
         if (args.Has("target-compression") && args.GetDouble("target-compression", 6, min: 0) <= 1)
             throw new UsageException($"option '--target-compression' is a size ratio above 1 (6 = six times smaller), got '{args.Get("target-compression")}'");
@@ -250,6 +254,7 @@ internal sealed class QuantizeCommand : ICommand
         long scaleBytes = scales.Values.Sum(v => 4L * v.Length);
         bool symmetric = !args.Has("asymmetric"), half = args.Has("half-scales");
         int sweeps = args.GetInt("gptq-sweeps", 0, min: 0);
+        double damping = args.GetDouble("gptq-damping", Gptq.Damping, min: 0);
         Dictionary<string, WeightFormat>? perWeight = null;
         if (args.Has("target-compression"))
         {
@@ -258,7 +263,7 @@ internal sealed class QuantizeCommand : ICommand
             output.Line($"choosing per-weight formats for ≥ {target.ToString(CultureInfo.InvariantCulture)}× smaller MatMul weights: each weight alone in 4 formats, scored on {planSentences.Count} calibration sentences…");
             var probe = new TokenCosineProbe(ModelWriter.ToBytes(model), tokenizer, planSentences);
             var candidates = hessians.Keys.Where(w => !keep.Contains(w)).ToList();
-            var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail, sweeps);
+            var mixed = Int4MixedPlan.Choose(model, candidates, hessians, Int4MixedPlan.DefaultMenu, symmetric, half, target, scaleBytes, probe.Cosines, output.Detail, sweeps, damping);
             perWeight = mixed.Plan.ToDictionary(kv => kv.Key, kv => kv.Value);
             var counts = mixed.Plan.Values.GroupBy(f => f.ToString()).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
             string against = double.IsNaN(mixed.UniformCost) ? "" : string.Create(CultureInfo.InvariantCulture,
@@ -283,13 +288,13 @@ internal sealed class QuantizeCommand : ICommand
                 output.Line($"warning: {tokens} calibration tokens for layers up to {widest} inputs wide: the feedback fit can overfit and do worse than plain GPTQ; give at least {8L * widest} tokens (MiniLM: 512 sentences)");
             var feedback = SequentialGptq.Apply(model, sentences.Select(s => Feed(new[] { s })).ToList(),
                 w => keep.Contains(w) ? null : perWeight is null ? new WeightFormat(4, blockSize) : perWeight.GetValueOrDefault(w), symmetric, half,
-                args.GetDouble("feedback-ridge", 0.01, min: 0), output.Detail, args.Has("bias-correction"), sweeps);
+                args.GetDouble("feedback-ridge", 0.01, min: 0), output.Detail, args.Has("bias-correction"), sweeps, damping);
             foreach (var (w, h) in feedback) hessians[w] = h;
             result["error_feedback_layers"] = feedback.Count;
             result["bias_correction"] = args.Has("bias-correction");
         }
         var pass = new MatMulNBitsQuantization(new Int4Options(blockSize, symmetric,
-            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight, Only: perWeight?.Keys.ToList(), GptqSweeps: sweeps));
+            KeepFloat: keep.Count > 0 ? keep.ToHashSet() : null, Hessians: hessians, HalfScales: half, PerWeight: perWeight, Only: perWeight?.Keys.ToList(), GptqSweeps: sweeps, GptqDamping: damping));
         pass.Run(model);
         ModelWriter.Save(model, outPath);
         long bytesAfter = ModelFacts.FileBytes(outPath, model);
@@ -299,6 +304,7 @@ internal sealed class QuantizeCommand : ICommand
         result["calibration_samples"] = sentences.Count;
         result["awq_alpha"] = alpha;
         result["gptq_sweeps"] = sweeps;
+        result["gptq_damping"] = damping;
         result["matmul_weight_bytes_before"] = floatBytes;
         result["matmul_weight_bytes_after"] = quantBytes + scaleBytes;
         output.Line(string.Create(CultureInfo.InvariantCulture,
