@@ -176,9 +176,18 @@ public class QuantizeCommandTests
         Assert.That(cf.Mean, Is.GreaterThan(cp.Mean));
         Assert.That(cf.Min, Is.GreaterThan(cp.Min));
         File.Delete(withFeedback);
-        var few = CliRunner.Run(common.Concat(new[] { "--calibration-samples", "8", "--awq-alpha", "0", "--error-feedback", "-o", withFeedback }).ToArray());
+        // The refinements run end to end and are reported (8 sentences: also the overfitting warning).
+        var few = CliRunner.Run(common.Concat(new[] { "--calibration-samples", "8", "--awq-alpha", "0", "--error-feedback", "--bias-correction", "--gptq-sweeps", "2",
+            "--gptq-damping", "0.05", "-o", withFeedback }).ToArray());
         Assert.That(few.ExitCode, Is.EqualTo(0), few.Stderr);
         Assert.That(few.Stderr, Does.Contain("warning:").And.Contain("overfit"));
+        Assert.That((bool)few.Json["bias_correction"]!, Is.True);
+        Assert.That((int)few.Json["gptq_sweeps"]!, Is.EqualTo(2));
+        Assert.That((double)few.Json["gptq_damping"]!, Is.EqualTo(0.05));
+        var shifted = OnnxRev.Serialization.ModelReader.Load(withFeedback);
+        Assert.That(shifted.Graph.Nodes.Count(n => n.OpType == "MatMulNBits"), Is.EqualTo(37));
+        var quick = OnnxRev.Runtime.Compression.TextEncoderComparison.Compare(PackageModels.MiniLm, withFeedback, PackageModels.MiniLmVocab, eval.Take(8).ToList());
+        Assert.That(quick.Mean, Is.GreaterThan(0.95), "a working model, not a broken one");
     }
 
     [Test]
