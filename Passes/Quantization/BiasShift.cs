@@ -43,18 +43,16 @@ public static class BiasShift
                 return Where.ExistingBias;
             }
         }
+        // The shifted value takes the layer output's place and its name, so readers (and anything that finds the tensor
+        // by name, such as a calibration probe) see the shifted one.
         var uses = y.Uses.ToArray();
-        bool output = y.IsGraphOutput;
         var shift = Rewiring.AddFloats(g, Rewiring.Hint(node) + "_bias_shift", new long[] { delta.Length }, delta);
         var shifted = new GraphBuilder(g, at + 1 < g.Nodes.Count ? g.Nodes[at + 1] : null).Op("Add", new[] { y, shift }, hint: Rewiring.Hint(node) + "_shifted");
         foreach (var u in uses) u.Node.SetInput(u.InputIndex, shifted);
-        if (output)
-        {
-            for (int i = 0; i < g.Outputs.Count; i++)
-                if (ReferenceEquals(g.Outputs[i], y)) g.Outputs[i] = shifted;
-            (y.Name, shifted.Name) = (shifted.Name, y.Name);
-            if (y.Type is not null) shifted.Type = y.Type.Clone();
-        }
+        for (int i = 0; i < g.Outputs.Count; i++)
+            if (ReferenceEquals(g.Outputs[i], y)) g.Outputs[i] = shifted;
+        (y.Name, shifted.Name) = (shifted.Name, y.Name);
+        if (y.Type is not null) shifted.Type = y.Type.Clone();
         return Where.NewAdd;
     }
 

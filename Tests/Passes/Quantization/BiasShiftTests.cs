@@ -81,6 +81,8 @@ public class BiasShiftTests
         Exposing(model, "MatMul");   // "a" is now also a graph output
         Assert.That(BiasShift.Apply(model, "W1", Delta), Is.EqualTo(BiasShift.Where.NewAdd));
         Assert.That(OutputNames(model.Graph), Is.EqualTo(new[] { "y", "z", "a" }));
+        Assert.That(model.Graph.Nodes.First(n => n.OpType == "Relu").Inputs[0]!.Name, Is.EqualTo("a"), "the shifted value keeps the layer output's name");
+        Assert.That(model.Graph.Nodes.First(n => n.OpType == "Relu").Inputs[0]!.Producer!.OpType, Is.EqualTo("Add"));
         AssertShifted(preRelu, Run(model, "a"), relu: false);
         var y = Run(model, "y");
         for (int i = 0; i < y.Length; i++) Assert.That(y[i], Is.EqualTo(Math.Max(0, preRelu[i] + Delta[i % N])).Within(1e-5));
